@@ -1,0 +1,52 @@
+# agentjail - see README.md.  `make` builds build/agentjail; `make test`
+# runs every test; `make check` adds the sanitizer build and static checks.
+
+PKGS     := libseccomp libmicrohttpd jansson sqlite3 libsodium
+CC       ?= cc
+BUILD    ?= build
+OPT      ?= -O2
+SAN      ?=
+CFLAGS   += -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_GNU_SOURCE \
+            -Isrc -I$(BUILD)/gen $(SAN) -MMD -MP
+LDFLAGS  += $(SAN)
+
+# Resolved lazily: before `make deps` has run, pkg-config may not know them.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+SRC      := $(shell find src -name '*.c' | sort)
+OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+LIBOBJ   := $(filter-out $(BUILD)/obj/cli/main.o,$(OBJ))
+DEPSTAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps test check bench serve clean asan
+
+all: $(BUILD)/agentjail
+
+# Install missing Debian packages once (root), then remember it.
+$(DEPSTAMP): scripts/deps.sh
+	@scripts/deps.sh check 2>/dev/null || scripts/deps.sh install
+	@mkdir -p $(@D) && touch $@
+
+deps:
+	scripts/deps.sh install
+
+$(BUILD)/obj/%.o: src/%.c | $(DEPSTAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/agentjail: $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+-include $(OBJ:.o=.d)
+
+# Everything tests need besides the binary lives in tests/Makefile.part.
+include tests/tests.mk
+include bench/bench.mk
+
+serve: all
+	@mkdir -p var
+	$(BUILD)/agentjail serve --listen 127.0.0.1:8080 --state ./var
+
+clean:
+	rm -rf build

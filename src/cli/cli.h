@@ -1,0 +1,9 @@
+/* cli.h - the subcommands of the agentjail binary.  Each takes the
+ * arguments after its own name (argv[0] is the subcommand) and returns the
+ * process exit status: 0 success, 1 failure, 2 bad usage. */
+#ifndef AJ_CLI_H
+#define AJ_CLI_H
+
+int cmd_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,170 @@
+/* jail.h - the isolation core: turn a spec into a confined process tree.
+ *
+ * One job only.  No HTTP, no JSON, no SQL here; errors come back as an
+ * aj_err, nothing below prints or exits.
+ *
+ * Two ways in:
+ *   jail_run()   one-shot: run argv confined, collect or pass through its
+ *                output, enforce the wall clock, report the outcome.
+ *   jail_start() long-lived: build the confinement and run a caller-given
+ *                function as PID 1 inside it (the sandbox manager's
+ *                supervisor).  jail_destroy() tears it all down.
+ *
+ * Both must be called from a single-threaded process (the CLI, or the
+ * manager's launcher process), because setting up a jail forks and the
+ * child keeps running code of ours without exec.
+ */
+#ifndef AJ_JAIL_H
+#define AJ_JAIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+/* Uid/gid of the unprivileged user the sandboxed code runs as. */
+#define JAIL_USER_ID 1000
+#define JAIL_USER_NAME "user"
+#define JAIL_HOME "/workspace"
+#define JAIL_HOSTNAME "sandbox"
+
+struct jail_limits {
+	uint64_t memory_bytes; /* cgroup memory limit (0 = unlimited) */
+	uint64_t pids;         /* cgroup pids limit (0 = unlimited) */
+	uint32_t cpu_millis;   /* cgroup CPU quota, 1000 = one CPU (0 = none) */
+	uint64_t disk_bytes;   /* size of the writable tmpfs (/workspace, /tmp) */
+	uint64_t disk_inodes;  /* number of files in it */
+	uint64_t fsize_bytes;  /* RLIMIT_FSIZE */
+	uint64_t nofile;       /* RLIMIT_NOFILE */
+	uint64_t cpu_time_s;   /* RLIMIT_CPU (0 = unlimited) */
+	uint64_t timeout_ms;   /* wall clock, jail_run only (0 = none) */
+	uint64_t output_bytes; /* per stream, jail_run only (0 = unlimited) */
+};
+
+struct jail_bind {
+	const char *src; /* host path */
+	const char *dst; /* path inside the sandbox */
+	bool writable;
+};
+
+enum jail_net {
+	JAIL_NET_NONE, /* own network namespace with loopback only */
+	JAIL_NET_HOST, /* share the host's network */
+};
+
+/* A compiled seccomp program.  Build it once per network policy and reuse
+ * it for every jail: compiling is the expensive part. */
+struct jail_policy;
+
+int jail_policy_build(enum jail_net net, struct jail_policy **out,
+		      struct aj_err *e);
+void jail_policy_free(struct jail_policy *p);
+
+struct jail_spec {
+	struct jail_limits limits;
+	const char *workspace;        /* host dir bound rw at /workspace,
+					 NULL = fresh tmpfs of disk_bytes */
+	const struct jail_bind *binds; /* extra binds, read-only unless
+					  writable */
+	size_t nbinds;
+	const char *const *env;       /* "K=V" added to the clean base env */
+	size_t nenv;
+	const char *cwd;              /* default JAIL_HOME */
+	enum jail_net net;
+	const struct jail_policy *policy; /* NULL: built for this jail */
+	const char *name;             /* cgroup leaf name; NULL = generated */
+	uid_t host_id;                /* host uid and gid the sandbox user maps
+					 to when we are root; 0 = default
+					 JAIL_DEFAULT_HOST_ID.  Ignored when not
+					 root (then it is the caller's own id). */
+};
+
+/* An unprivileged host id far from the ranges /etc/subuid hands out. */
+#define JAIL_DEFAULT_HOST_ID 2000000000u
+
+/* Defaults: 512M memory, 256 pids, 1 CPU, 1G/65536-file disk, 64M fsize,
+ * 256 files, 30 s timeout, 1M output per stream, no network. */
+void jail_spec_init(struct jail_spec *spec);
+
+/* What could not be applied (unprivileged caller: no cgroups, ...).
+ * Each entry is a short human sentence; jail_run/jail_start fill it. */
+struct jail_warnings {
+	char msg[8][128];
+	int n;
+};
+
+/* ---- one-shot -------------------------------------------------------- */
+
+enum jail_output_mode {
+	JAIL_OUTPUT_PASS,    /* copy to our stdout/stderr as produced */
+	JAIL_OUTPUT_COLLECT, /* keep in memory (up to output_bytes) */
+};
+
+struct jail_result {
+	int exit_code;      /* exit status, or 128+signal */
+	int signal;         /* signal that killed the command, 0 if none */
+	bool timed_out;
+	bool oom_killed;
+	uint64_t wall_ms;
+	uint64_t cpu_ms;
+	uint64_t max_rss_kb;
+	char *out[2];       /* collected stdout/stderr (COLLECT mode), NUL-
+			       terminated, malloc'd; free with jail_result_free */
+	size_t out_len[2];
+	bool truncated[2];
+	struct jail_warnings warnings;
+};
+
+int jail_run(const struct jail_spec *spec, char *const argv[],
+	     enum jail_output_mode mode, struct jail_result *res,
+	     struct aj_err *e);
+void jail_result_free(struct jail_result *res);
+
+/* ---- long-lived ------------------------------------------------------ */
+
+/* Runs as PID 1 inside the finished jail: every namespace, mount, limit,
+ * capability drop, Landlock and seccomp already applied.  fd 0-2 are
+ * /dev/null, fd 3 is ctl_fd from jail_start.  Its return value is the
+ * exit status of the jail. */
+typedef int (*jail_init_fn)(int ctl_fd, void *arg);
+
+struct jail_cgroup; /* private to cgroup.c */
+
+struct jail {
+	pid_t pid;              /* host pid of the jail's PID 1 */
+	uid_t host_uid;         /* host uid/gid the sandbox user maps to */
+	gid_t host_gid;
+	struct jail_cgroup *cg; /* NULL if cgroups were unavailable */
+	struct jail_warnings warnings;
+};
+
+/* Build the jail and start fn in it.  ctl_fd is handed to fn as fd 3 (and
+ * closed in the caller's process only if the caller closes it). */
+int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
+	       int ctl_fd, struct jail *out, struct aj_err *e);
+
+/* Kill every process of the jail (PID 1 first: the kernel then kills the
+ * rest of the pid namespace; the cgroup is swept too). */
+void jail_kill(struct jail *j);
+
+/* Kill, reap PID 1 (if it is our child), remove the cgroup.  Safe to call
+ * after jail_kill or after PID 1 already died. */
+void jail_destroy(struct jail *j);
+
+/* Figures the host can trust, read from the cgroup. */
+struct jail_stats {
+	uint64_t memory_bytes;      /* current usage */
+	uint64_t memory_peak_bytes; /* high-water mark */
+	uint64_t oom_kills;         /* processes killed by the OOM killer */
+	uint64_t cpu_usage_ms;      /* total CPU time */
+	uint64_t pids;              /* processes now */
+};
+int jail_stats(const struct jail *j, struct jail_stats *st, struct aj_err *e);
+
+/* Remove leftover cgroups of jails whose processes are gone (after a
+ * crash).  Returns the number removed. */
+int jail_sweep_stale(struct aj_err *e);
+
+#endif

@@ -1,0 +1,57 @@
+#!/bin/sh
+# run.sh - run every test suite and print one summary line.
+#
+# Every suite speaks TAP on stdout: "ok N - name" / "not ok N - name" at the
+# start of a line.  A suite that exits non-zero without reporting a failure
+# counts as one failure, so a crash can never look green.
+# Environment: BUILD (default build), SUITES (space-separated filter).
+set -u
+cd "$(dirname "$0")/.." || exit 1
+BUILD=${BUILD:-build}
+export BUILD
+export AGENTJAIL="$PWD/$BUILD/agentjail"
+export PROBE="$PWD/$BUILD/tests/probe"
+export CMOCKA_MESSAGE_OUTPUT=TAP
+PY=/usr/bin/python3
+
+suites() {
+	for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] && echo "unit:$t"
+	done
+	for t in tests/*/test_*.py; do
+		[ -f "$t" ] && echo "py:$t"
+	done
+	for t in tests/node/*.test.mjs; do
+		[ -f "$t" ] && echo "node:$t"
+	done
+}
+
+passed=0
+failed=0
+log=$(mktemp)
+for s in $(suites); do
+	kind=${s%%:*}
+	file=${s#*:}
+	if [ -n "${SUITES:-}" ]; then
+		case " $SUITES " in *" $(basename "$file")"*) ;; *) continue ;; esac
+	fi
+	echo "# suite $file"
+	case $kind in
+	unit) "$file" >"$log" 2>&1 ;;
+	py) "$PY" "$file" >"$log" 2>&1 ;;
+	node) tests/node/run.sh "$file" >"$log" 2>&1 ;;
+	esac
+	rc=$?
+	cat "$log"
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $file exited with status $rc"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+done
+rm -f "$log"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

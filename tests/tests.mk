@@ -1,0 +1,27 @@
+# Test build rules, included by the top Makefile.
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+PROBE     := $(BUILD)/tests/probe
+TEST_BINS := $(UNIT_BIN) $(PROBE)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOBJ) | $(DEPSTAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIBOBJ) $(LDFLAGS) \
+		$(PKG_LIBS) -lcmocka -lpthread
+
+# Static, so it runs in any sandbox whatever is bound in.  Never sanitized.
+$(PROBE): tests/probe.c | $(DEPSTAMP)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O1 -D_GNU_SOURCE -static \
+		-o $@ $<
+
+test: all $(TEST_BINS)
+	@BUILD=$(BUILD) tests/run.sh
+
+# The full suite once normally, then under ASan+UBSan, then static checks.
+check: test
+	$(MAKE) BUILD=build/asan OPT=-O1 \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+		test
+	@tests/static.sh
