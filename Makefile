@@ -15,7 +15,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 SRC      := $(shell find src -name '*.c' | sort)
-OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o
+# Files carried inside the binary: the in-sandbox language drivers.
+EMBED    := $(sort $(filter-out %.c %.h,$(wildcard src/box/drivers/*)))
 LIBOBJ   := $(filter-out $(BUILD)/obj/cli/main.o,$(OBJ))
 DEPSTAMP := $(BUILD)/.deps-ok
 
@@ -34,6 +36,14 @@ deps:
 $(BUILD)/obj/%.o: src/%.c | $(DEPSTAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/embedded.c: $(EMBED) scripts/embed.sh
+	@mkdir -p $(@D)
+	scripts/embed.sh $@ $(EMBED)
+
+$(BUILD)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/agentjail: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
