@@ -1,0 +1,333 @@
+/* box.h - the sandbox manager: what every front end (REST, MCP, E2B, CLI)
+ * calls.  It knows nothing of HTTP, MCP or E2B.
+ *
+ * A sandbox is a jail held open with a supervisor as its PID 1; commands,
+ * background processes and code contexts run inside it until it is
+ * destroyed or expires.  Every call takes the caller's identity: the
+ * manager scopes lookups to the caller's tenant (another tenant's sandbox
+ * is "not found"), checks the role, and writes the audit log.
+ *
+ * All functions are thread-safe.  Errors come back in an aj_err.
+ */
+#ifndef AJ_BOX_H
+#define AJ_BOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "box/store.h"
+#include "util/err.h"
+
+struct box_mgr;
+
+struct box_shape {
+	uint64_t memory_bytes;
+	uint32_t cpu_millis;
+	uint64_t pids;
+	uint64_t disk_bytes;
+	uint64_t disk_inodes;
+	bool net_host; /* false: no network (the only choice the API offers) */
+};
+
+struct box_config {
+	const char *state_dir;
+	struct box_shape default_shape;
+	struct box_shape max_shape;      /* upper bounds a caller may ask for */
+	int64_t default_timeout_s;       /* sandbox lifetime (300) */
+	int64_t max_timeout_s;           /* operator's cap (86400) */
+	int64_t max_sandboxes_per_tenant;
+	uint64_t default_output_limit;   /* per stream, per command (1M) */
+	uint64_t max_output_limit;
+	int64_t default_exec_timeout_ms; /* 60000 */
+	int pool_size;                   /* warm sandboxes of default shape */
+	bool python_warm;                /* warm a python context in pooled ones */
+};
+void box_config_defaults(struct box_config *c);
+
+/* Must be called before the process starts any thread: it forks the
+ * single-threaded launcher that builds jails.  Marks sandboxes left from a
+ * previous run as terminated and sweeps their leftovers. */
+int box_mgr_open(const struct box_config *cfg, struct box_mgr **out,
+		 struct aj_err *e);
+/* Destroys every sandbox (reason "server stopped") and frees everything. */
+void box_mgr_close(struct box_mgr *m);
+struct store *box_mgr_store(struct box_mgr *m);
+
+struct box_caller {
+	char key_id[KEY_ID_LEN + 1];
+	char tenant[65];
+	enum role role;
+};
+/* Authenticate an API key secret (native or E2B form). */
+int box_auth(struct box_mgr *m, const char *secret, struct box_caller *out,
+	     struct aj_err *e);
+
+/* ---- sandboxes ------------------------------------------------------ */
+
+struct box_kv {
+	char *key;
+	char *value;
+};
+
+struct box_create {
+	bool has_shape[5];             /* which fields of shape were given */
+	struct box_shape shape;        /* order: memory, cpus, pids, disk, inodes */
+	int64_t timeout_s;             /* 0 = default */
+	const struct box_kv *env;      /* applied to every command */
+	size_t nenv;
+	const struct box_kv *metadata;
+	size_t nmeta;
+	const char *template_id;       /* recorded, informational */
+	const char *idempotency_key;   /* NULL = none */
+};
+enum { BOX_SHAPE_MEMORY, BOX_SHAPE_CPUS, BOX_SHAPE_PIDS, BOX_SHAPE_DISK,
+       BOX_SHAPE_INODES };
+
+struct box_info {
+	char id[40];
+	char tenant[65];
+	char state[16];          /* "running" | "terminated" */
+	char template_id[64];
+	int64_t created_ms;
+	int64_t expires_ms;
+	int64_t ended_ms;
+	char end_reason[128];
+	struct box_shape shape;
+	struct box_kv *metadata; /* owned; free with box_info_free */
+	size_t nmeta;
+	struct box_kv *env;
+	size_t nenv;
+	char envd_token[48];     /* per-sandbox access tokens (E2B front end) */
+	char traffic_token[48];
+};
+void box_info_free(struct box_info *i);
+void box_infos_free(struct box_info *v, size_t n);
+
+int box_create(struct box_mgr *m, const struct box_caller *c,
+	       const struct box_create *req, struct box_info *out,
+	       struct aj_err *e);
+int box_get(struct box_mgr *m, const struct box_caller *c, const char *id,
+	    struct box_info *out, struct aj_err *e);
+
+struct box_filter {
+	const char *state;            /* NULL = running only; "all" = any */
+	const struct box_kv *metadata; /* every pair must match */
+	size_t nmeta;
+};
+int box_list(struct box_mgr *m, const struct box_caller *c,
+	     const struct box_filter *f, struct box_info **out, size_t *n,
+	     struct aj_err *e);
+int box_destroy(struct box_mgr *m, const struct box_caller *c, const char *id,
+		struct aj_err *e);
+/* New lifetime from now, capped at the operator's maximum. */
+int box_set_timeout(struct box_mgr *m, const struct box_caller *c,
+		    const char *id, int64_t timeout_s, struct box_info *out,
+		    struct aj_err *e);
+
+/* ---- commands --------------------------------------------------------- */
+
+struct box_exec {
+	char *const *argv;       /* either argv ... */
+	const char *command;     /* ... or a shell string run by /bin/bash -c */
+	const struct box_kv *env;
+	size_t nenv;
+	const char *cwd;         /* NULL = /workspace */
+	const char *stdin_data;  /* NULL = /dev/null (unless keep_stdin) */
+	size_t stdin_len;
+	bool keep_stdin;         /* background: leave a stdin pipe open */
+	int64_t timeout_ms;      /* 0 = default; < 0 = none (background only) */
+	uint64_t output_limit;   /* 0 = default */
+	bool background;
+	const char *tag;         /* free-form label (E2B) */
+	const char *idempotency_key;
+};
+
+struct box_exec_result {
+	char exec_id[40];
+	pid_t pid;               /* inside the sandbox */
+	int exit_code;           /* status, or 128+signal; -1 if it never ran */
+	int signal;
+	bool timed_out;
+	bool oom_killed;
+	int64_t wall_ms;
+	int64_t cpu_ms;
+	int64_t max_rss_kb;
+	char *out[2];            /* stdout, stderr (malloc'd, NUL-terminated) */
+	size_t out_len[2];
+	bool truncated[2];
+	char *error;             /* start failure ("no such file"), or NULL */
+};
+void box_exec_result_free(struct box_exec_result *r);
+
+enum box_stream { BOX_STDOUT = 0, BOX_STDERR = 1 };
+
+/* Streaming: called from the exec's own thread as output is produced.
+ * Return non-zero to stop listening (the command keeps running unless the
+ * caller also signals it). */
+struct box_sink {
+	int (*on_start)(void *ctx, pid_t pid);
+	int (*on_output)(void *ctx, enum box_stream s, const char *data,
+			 size_t len);
+	void *ctx;
+};
+
+/* Foreground: run to completion (or timeout) and fill *res.  With
+ * req->background, return as soon as the process started (res->pid set,
+ * nothing else) and let it run; see box_proc_*.  A client-visible result
+ * (even a failing command) returns 0; -1 means the request itself failed. */
+int box_exec(struct box_mgr *m, const struct box_caller *c, const char *id,
+	     const struct box_exec *req, const struct box_sink *sink,
+	     struct box_exec_result *res, struct aj_err *e);
+
+/* ---- background processes ----------------------------------------------- */
+
+struct box_proc_info {
+	pid_t pid;
+	char exec_id[40];
+	char tag[64];
+	char *cmd;                /* command line as given (owned) */
+	char **argv;              /* owned, NULL-terminated */
+	char *cwd;                /* owned */
+	struct box_kv *env;       /* owned */
+	size_t nenv;
+	bool running;
+	int exit_code;
+	int signal;
+	bool timed_out;
+	bool oom_killed;
+	int64_t started_ms;
+	int64_t wall_ms;
+	char *out[2];             /* output so far (owned) */
+	size_t out_len[2];
+	bool truncated[2];
+};
+void box_proc_info_free(struct box_proc_info *p);
+void box_proc_infos_free(struct box_proc_info *v, size_t n);
+
+/* Processes started through the manager that are still running, plus
+ * finished background ones not yet collected (with_output: copy output). */
+int box_proc_list(struct box_mgr *m, const struct box_caller *c,
+		  const char *id, struct box_proc_info **out, size_t *n,
+		  struct aj_err *e);
+int box_proc_get(struct box_mgr *m, const struct box_caller *c,
+		 const char *id, pid_t pid, struct box_proc_info *out,
+		 struct aj_err *e);
+/* sig: a signal number; the whole process group gets it. */
+int box_proc_signal(struct box_mgr *m, const struct box_caller *c,
+		    const char *id, pid_t pid, int sig, struct aj_err *e);
+int box_proc_write_stdin(struct box_mgr *m, const struct box_caller *c,
+			 const char *id, pid_t pid, const void *data,
+			 size_t len, struct aj_err *e);
+int box_proc_close_stdin(struct box_mgr *m, const struct box_caller *c,
+			 const char *id, pid_t pid, struct aj_err *e);
+/* Follow a process: sink gets output produced from now on (from_start:
+ * everything retained since it started), returns when it exits (with the
+ * final figures in *res) or the sink asks to stop. */
+int box_proc_follow(struct box_mgr *m, const struct box_caller *c,
+		    const char *id, pid_t pid, bool from_start,
+		    const struct box_sink *sink, struct box_exec_result *res,
+		    struct aj_err *e);
+
+/* ---- files ---------------------------------------------------------------- */
+/* Paths are absolute or relative to /workspace, always resolved inside the
+ * sandbox root (openat2 RESOLVE_IN_ROOT): no ".." or symlink escapes. */
+
+enum box_ftype { BOX_FT_FILE, BOX_FT_DIR, BOX_FT_SYMLINK, BOX_FT_OTHER };
+
+struct box_entry {
+	char *name;           /* basename */
+	char *path;           /* absolute path inside the sandbox */
+	enum box_ftype type;
+	uint64_t size;
+	uint32_t mode;        /* permission bits */
+	int64_t mtime_ms;
+	char *symlink_target; /* NULL unless a symlink */
+	uint32_t uid, gid;    /* as seen inside the sandbox */
+};
+void box_entry_free(struct box_entry *en);
+void box_entries_free(struct box_entry *v, size_t n);
+
+/* Open a regular file for reading: *fd (caller closes), *size. */
+int box_file_open_read(struct box_mgr *m, const struct box_caller *c,
+		       const char *id, const char *path, int *fd,
+		       uint64_t *size, struct aj_err *e);
+
+/* Streaming upload: open a temporary file beside path (creating missing
+ * parent directories), write the body with box_upload_write, then
+ * box_upload_commit renames it into place atomically (or _abort).  Writes
+ * past the sandbox's disk quota fail with AJ_ENOSPC. */
+struct box_upload;
+int box_upload_begin(struct box_mgr *m, const struct box_caller *c,
+		     const char *id, const char *path, struct box_upload **out,
+		     struct aj_err *e);
+int box_upload_write(struct box_upload *u, const void *data, size_t len,
+		     struct aj_err *e);
+int box_upload_commit(struct box_upload *u, struct box_entry *out,
+		      struct aj_err *e); /* frees u */
+void box_upload_abort(struct box_upload *u);   /* frees u */
+
+int box_file_stat(struct box_mgr *m, const struct box_caller *c,
+		  const char *id, const char *path, struct box_entry *out,
+		  struct aj_err *e);
+/* depth >= 1: entries of dir and, for depth > 1, of its subdirectories. */
+int box_file_list(struct box_mgr *m, const struct box_caller *c,
+		  const char *id, const char *dir, int depth,
+		  struct box_entry **out, size_t *n, struct aj_err *e);
+/* parents: create missing parents; AJ_EEXIST if it already exists. */
+int box_file_mkdir(struct box_mgr *m, const struct box_caller *c,
+		   const char *id, const char *path, bool parents,
+		   struct box_entry *out, struct aj_err *e);
+int box_file_rename(struct box_mgr *m, const struct box_caller *c,
+		    const char *id, const char *from, const char *to,
+		    struct box_entry *out, struct aj_err *e);
+/* Removes files, symlinks and directory trees. */
+int box_file_remove(struct box_mgr *m, const struct box_caller *c,
+		    const char *id, const char *path, struct aj_err *e);
+
+/* ---- keys and audit (through the manager, so roles and the audit log
+ * apply the same way to every front end) ---------------------------------- */
+
+/* admin only.  secret_out receives the new key once. */
+int box_key_create(struct box_mgr *m, const struct box_caller *c,
+		   const char *tenant, enum role role, char secret_out[48],
+		   struct key_info *out, struct aj_err *e);
+int box_key_list(struct box_mgr *m, const struct box_caller *c,
+		 struct key_info **out, size_t *n, struct aj_err *e);
+int box_key_revoke(struct box_mgr *m, const struct box_caller *c,
+		   const char *key_id, struct aj_err *e);
+/* Any role; non-admins see their own tenant only (f->tenant is forced). */
+int box_audit_list(struct box_mgr *m, const struct box_caller *c,
+		   const struct audit_filter *f, struct audit_rec **out,
+		   size_t *n, struct aj_err *e);
+
+/* ---- metrics -------------------------------------------------------------- */
+
+#define BOX_LAT_BUCKETS 12
+extern const double box_lat_bounds_ms[BOX_LAT_BUCKETS]; /* upper bounds */
+
+struct box_histogram {
+	uint64_t count;
+	double sum_ms;
+	uint64_t buckets[BOX_LAT_BUCKETS]; /* cumulative, Prometheus style */
+};
+
+struct box_metrics {
+	uint64_t sandboxes_active;
+	uint64_t sandboxes_created;
+	uint64_t sandboxes_destroyed;
+	uint64_t sandboxes_expired;
+	uint64_t execs_ok;        /* exit 0 */
+	uint64_t execs_failed;    /* non-zero exit or signal */
+	uint64_t execs_timed_out;
+	uint64_t execs_oom;
+	uint64_t execs_error;     /* could not start */
+	uint64_t pool_hits;
+	uint64_t pool_misses;
+	struct box_histogram create_latency;
+	struct box_histogram exec_latency;
+};
+void box_metrics_get(struct box_mgr *m, struct box_metrics *out);
+
+#endif

@@ -1,0 +1,192 @@
+/* sandbox.h - the manager's in-memory objects, shared by the files of
+ * src/box.  Not for front ends: they see box.h only.
+ *
+ * Ownership and locking:
+ *   - mgr->lock guards the sandbox table and the counters.
+ *   - sb->lock guards everything mutable in a sandbox and its procs.
+ *   - sandboxes and procs are reference counted; the table, the pump's
+ *     registrations and every caller in flight each hold a reference.
+ *   - Never take mgr->lock while holding an sb->lock.
+ */
+#ifndef AJ_BOX_SANDBOX_H
+#define AJ_BOX_SANDBOX_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "box/box.h"
+#include "box/launcher.h"
+#include "util/buf.h"
+
+struct pump;
+struct pool;
+
+enum proc_state { P_STARTING, P_RUNNING, P_EXITED, P_FAILED };
+
+/* Output streams of a process: stdout, stderr and, for code-context
+ * drivers, their event channel on fd 3. */
+enum { PS_OUT = 0, PS_ERR = 1, PS_EVT = 2, PS_N = 3 };
+
+struct pstream {
+	int fd;             /* our read end, -1 once closed */
+	struct aj_buf data; /* retained output */
+	uint64_t total;     /* bytes produced, retained or not */
+	bool truncated;     /* some output was dropped at the limit */
+};
+
+struct proc {
+	struct proc *next;
+	struct sandbox *sb;
+	atomic_int refs;
+	pthread_cond_t cond; /* any change; waits use sb->lock */
+
+	uint64_t req_id;
+	char exec_id[40];
+	char tag[64];
+	char *cmd;          /* for listings and traces */
+	char **argv;
+	char *cwd;
+	struct box_kv *env;
+	size_t nenv;
+	bool background;
+	bool consume;       /* a driver: the reader takes data away */
+
+	enum proc_state state;
+	pid_t pid;
+	int start_err;
+	int status;
+	int64_t cpu_ms, maxrss_kb;
+	int64_t started_mono, ended_mono; /* ms */
+	int64_t started_ms;               /* wall clock */
+	int64_t deadline_mono;            /* 0 = none */
+	bool timed_out;
+	bool oom_killed;
+	bool oom_checked;
+	int stdin_fd;
+	pthread_mutex_t stdin_lock; /* writers of stdin_fd */
+	uint64_t limit;     /* per stream, retained bytes */
+	struct pstream s[PS_N];
+};
+
+struct sandbox {
+	struct box_mgr *mgr;
+	atomic_int refs;
+
+	/* fixed at creation */
+	char id[40];
+	char tenant[65];
+	char key_id[KEY_ID_LEN + 1];
+	char template_id[64];
+	struct box_shape shape;
+	struct box_kv *env;
+	size_t nenv;
+	struct box_kv *metadata;
+	size_t nmeta;
+	int64_t created_ms;
+	char envd_token[48];
+	char traffic_token[48];
+	struct launched jail;  /* pid, ctl_fd, host ids */
+	int root_fd;           /* O_PATH of the sandbox's / */
+	unsigned slot;         /* host id slot */
+
+	pthread_mutex_t lock;
+	/* guarded by lock */
+	int64_t expires_ms;
+	bool dead;             /* supervisor gone or being destroyed */
+	uint64_t next_req;
+	struct proc *procs;
+	uint64_t oom_kills_seen;
+	struct box_ctx *ctxs;  /* code contexts, see contexts.c */
+};
+
+struct box_mgr {
+	struct box_config cfg;
+	char *state_dir;
+	struct store *store;
+	struct launcher *launcher;
+	struct pump *pump;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;   /* wakes the reaper */
+	struct sandbox **boxes;
+	size_t nboxes, capboxes;
+	unsigned char *slots;  /* host id slots in use */
+	bool stopping;
+	pthread_t reaper;
+	struct box_metrics metrics;
+	struct pool *pool;
+};
+
+/* time */
+int64_t now_ms(void);   /* wall clock, ms since the epoch */
+int64_t mono_ms(void);  /* monotonic */
+
+/* sandbox references (manager.c) */
+void sb_ref(struct sandbox *sb);
+void sb_unref(struct sandbox *sb);
+/* Look up a running sandbox the caller may see; takes a reference. */
+int sb_lookup(struct box_mgr *m, const struct box_caller *c, const char *id,
+	      struct sandbox **out, struct aj_err *e);
+/* Role check: AJ_EFORBIDDEN if the caller's role is below min. */
+int box_require(const struct box_caller *c, enum role min, struct aj_err *e);
+/* Audit one action (outcome from e, or "ok" when e is NULL). */
+void box_audit(struct box_mgr *m, const struct box_caller *c,
+	       const char *action, const char *sandbox_id,
+	       const struct aj_err *e, char *detail_json);
+
+/* procs (exec.c) */
+void proc_ref(struct proc *p);
+void proc_unref(struct proc *p);
+
+/* The pump (pump.c): one thread reading every supervisor socket and every
+ * process pipe, feeding procs and waking their waiters. */
+int pump_start(struct box_mgr *m, struct pump **out, struct aj_err *e);
+void pump_stop(struct pump *p);
+int pump_add_sandbox(struct pump *p, struct sandbox *sb, struct aj_err *e);
+int pump_add_proc(struct pump *p, struct proc *pr, struct aj_err *e);
+
+/* Send a message to a sandbox's supervisor (sb->lock held or not). */
+int sb_send(struct sandbox *sb, const void *msg, size_t len, const int *fds,
+	    int nfds, struct aj_err *e);
+/* Kill a process group inside the sandbox (fire and forget). */
+void sb_kill_group(struct sandbox *sb, pid_t pid, int sig);
+
+/* Start a process (exec.c); returns with a reference the caller drops. */
+struct proc_start {
+	char *const *argv;
+	const struct box_kv *env;   /* request env, on top of sandbox env */
+	size_t nenv;
+	const char *cwd;
+	bool want_stdin;
+	bool want_events;           /* fd 3 event pipe (drivers) */
+	bool background;
+	bool consume;
+	int64_t timeout_ms;         /* <= 0: none */
+	uint64_t limit;
+	const char *cmd;
+	const char *tag;
+};
+int proc_start(struct sandbox *sb, const struct proc_start *ps,
+	       struct proc **out, struct aj_err *e);
+/* Fill figures of a finished proc into res (not the output). */
+void proc_fill_result(struct proc *p, struct box_exec_result *res);
+/* Read the cgroup OOM counter once after a SIGKILL death. */
+void proc_check_oom(struct proc *p);
+/* Done: EXITED/FAILED and all pipes closed, or sandbox dead. */
+bool proc_done(const struct proc *p);
+void sb_remove_proc(struct sandbox *sb, struct proc *p);
+
+/* A new sandbox object with a fresh id and tokens, not yet started. */
+struct sandbox *sb_alloc(struct box_mgr *m, const char *tenant,
+			 const struct box_shape *shape);
+/* Build its jail through the launcher and pin its root. */
+int sb_spawn(struct box_mgr *m, struct sandbox *sb, struct aj_err *e);
+void box_shape_limits(const struct box_shape *s, struct jail_limits *lim);
+
+/* Destroy a sandbox: kill its jail, end its row, audit it (manager.c). */
+void sb_destroy(struct box_mgr *m, struct sandbox *sb, const char *reason);
+
+#endif
