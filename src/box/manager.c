@@ -210,6 +210,7 @@ void sb_ref(struct sandbox *sb)
 
 static void sb_free(struct sandbox *sb)
 {
+	sb_free_contexts(sb);
 	struct proc *p = sb->procs;
 	while (p) {
 		struct proc *next = p->next;

@@ -53,6 +53,7 @@ struct proc {
 	size_t nenv;
 	bool background;
 	bool consume;       /* a driver: the reader takes data away */
+	bool internal;      /* ours (a code-context driver): not listed */
 
 	enum proc_state state;
 	pid_t pid;
@@ -100,6 +101,7 @@ struct sandbox {
 	struct proc *procs;
 	uint64_t oom_kills_seen;
 	struct box_ctx *ctxs;  /* code contexts, see contexts.c */
+	bool ctx_warm;         /* pool: a python context was started early */
 };
 
 struct box_mgr {
@@ -164,6 +166,7 @@ struct proc_start {
 	bool want_events;           /* fd 3 event pipe (drivers) */
 	bool background;
 	bool consume;
+	bool internal;
 	int64_t timeout_ms;         /* <= 0: none */
 	uint64_t limit;
 	const char *cmd;
@@ -185,6 +188,11 @@ struct sandbox *sb_alloc(struct box_mgr *m, const char *tenant,
 /* Build its jail through the launcher and pin its root. */
 int sb_spawn(struct box_mgr *m, struct sandbox *sb, struct aj_err *e);
 void box_shape_limits(const struct box_shape *s, struct jail_limits *lim);
+
+/* Code contexts (contexts.c): free the list when the sandbox goes. */
+void sb_free_contexts(struct sandbox *sb);
+/* Start the default python context ahead of the first cell (pool). */
+int sb_warm_python(struct sandbox *sb, struct aj_err *e);
 
 /* Destroy a sandbox: kill its jail, end its row, audit it (manager.c). */
 void sb_destroy(struct box_mgr *m, struct sandbox *sb, const char *reason);

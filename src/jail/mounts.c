@@ -225,6 +225,7 @@ static int etc_wanted(const char *name)
 		"localtime", "nsswitch.conf", "ssl", "ca-certificates",
 		"ca-certificates.conf", "fonts", "mime.types", "timezone",
 		"bash.bashrc", "profile", "inputrc", "os-release",
+		"matplotlibrc",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
 		if (strcmp(name, names[i]) == 0)
