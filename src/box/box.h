@@ -413,5 +413,7 @@ struct box_metrics {
 	struct box_histogram exec_latency;
 };
 void box_metrics_get(struct box_mgr *m, struct box_metrics *out);
+/* Warm sandboxes ready in the pool now. */
+int box_pool_ready(struct box_mgr *m);
 
 #endif

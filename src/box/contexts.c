@@ -803,6 +803,24 @@ int box_ctx_delete(struct box_mgr *m, const struct box_caller *c,
 	return rc;
 }
 
+void sb_drop_contexts(struct sandbox *sb)
+{
+	for (;;) {
+		pthread_mutex_lock(&sb->lock);
+		struct box_ctx *x = sb->ctxs;
+		if (x)
+			sb->ctxs = x->next;
+		pthread_mutex_unlock(&sb->lock);
+		if (!x)
+			return;
+		pthread_mutex_lock(&x->run);
+		x->deleted = true;
+		drv_stop(sb, x);
+		pthread_mutex_unlock(&x->run);
+		ctx_unref(x);
+	}
+}
+
 int sb_warm_python(struct sandbox *sb, struct aj_err *e)
 {
 	struct box_ctx *x;
