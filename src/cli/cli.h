@@ -5,5 +5,6 @@
 #define AJ_CLI_H
 
 int cmd_run(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "run one command in a fresh sandbox and exit" },
+	{ "serve", cmd_serve, "serve the sandbox API over HTTP" },
 };
 
 static void usage(FILE *f)
