@@ -286,6 +286,90 @@ int box_file_rename(struct box_mgr *m, const struct box_caller *c,
 int box_file_remove(struct box_mgr *m, const struct box_caller *c,
 		    const char *id, const char *path, struct aj_err *e);
 
+/* ---- code contexts ------------------------------------------------------------ */
+/* A context is a long-lived interpreter inside the sandbox (python, node or
+ * bash) whose state persists between cells.  Each sandbox has a default
+ * context per language, created on first use. */
+
+enum box_lang { BOX_LANG_PYTHON, BOX_LANG_JAVASCRIPT, BOX_LANG_BASH };
+const char *box_lang_name(enum box_lang l);
+int box_lang_parse(const char *s, enum box_lang *out); /* also "js", "sh" */
+
+struct box_ctx_info {
+	char id[40];
+	enum box_lang language;
+	char cwd[256];
+	bool is_default;
+	int execution_count;
+};
+
+int box_ctx_create(struct box_mgr *m, const struct box_caller *c,
+		   const char *id, enum box_lang lang, const char *cwd,
+		   struct box_ctx_info *out, struct aj_err *e);
+int box_ctx_list(struct box_mgr *m, const struct box_caller *c,
+		 const char *id, struct box_ctx_info **out, size_t *n,
+		 struct aj_err *e);
+/* Kill the interpreter and start a fresh one (state is lost). */
+int box_ctx_restart(struct box_mgr *m, const struct box_caller *c,
+		    const char *id, const char *ctx_id, struct aj_err *e);
+int box_ctx_delete(struct box_mgr *m, const struct box_caller *c,
+		   const char *id, const char *ctx_id, struct aj_err *e);
+
+/* One rich result of a cell: a set of representations keyed by format
+ * ("text", "html", "png" (base64), "svg", "markdown", "latex", "json",
+ * "javascript", or anything else the driver reports). */
+struct box_cell_item {
+	struct box_kv *formats;
+	size_t nformats;
+	bool is_main;
+};
+
+struct box_cell_error {
+	char *name;      /* "ZeroDivisionError", "KeyboardInterrupt" ... */
+	char *value;
+	char *traceback;
+};
+
+struct box_code {
+	const char *code;
+	enum box_lang language;   /* used when context_id is NULL */
+	const char *context_id;   /* NULL: the sandbox's default for language */
+	int64_t timeout_ms;       /* 0 = default; interrupts the cell */
+	const struct box_kv *env; /* for this cell only */
+	size_t nenv;
+};
+
+struct box_code_result {
+	char context_id[40];
+	struct box_cell_item *results;
+	size_t nresults;
+	char *out[2];             /* stdout, stderr of the cell */
+	size_t out_len[2];
+	bool truncated[2];
+	struct box_cell_error *error; /* NULL if the cell succeeded */
+	int execution_count;
+	int64_t wall_ms;
+	bool timed_out;           /* interrupted at the timeout */
+	bool restarted;           /* the interpreter had died and was restarted:
+				     earlier state is lost (see notice) */
+	char *notice;             /* human sentence for the reply, or NULL */
+};
+void box_code_result_free(struct box_code_result *r);
+
+/* Streaming; each returns non-zero to cancel (interrupt) the cell. */
+struct box_code_sink {
+	int (*on_output)(void *ctx, enum box_stream s, const char *data,
+			 size_t len);
+	int (*on_result)(void *ctx, const struct box_cell_item *item);
+	int (*on_error)(void *ctx, const struct box_cell_error *err);
+	void *ctx;
+};
+
+int box_code_run(struct box_mgr *m, const struct box_caller *c,
+		 const char *id, const struct box_code *req,
+		 const struct box_code_sink *sink, struct box_code_result *res,
+		 struct aj_err *e);
+
 /* ---- keys and audit (through the manager, so roles and the audit log
  * apply the same way to every front end) ---------------------------------- */
 
@@ -329,5 +413,7 @@ struct box_metrics {
 	struct box_histogram exec_latency;
 };
 void box_metrics_get(struct box_mgr *m, struct box_metrics *out);
+/* Warm sandboxes ready in the pool now. */
+int box_pool_ready(struct box_mgr *m);
 
 #endif
