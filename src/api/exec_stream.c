@@ -37,6 +37,7 @@ struct stream {
 	size_t ntail[2];
 	bool sse;
 	bool started, done, cancelled;
+	bool output_seen;        /* the sink got output */
 	pid_t pid;
 	int rc;                  /* box_exec's */
 	struct aj_err err;
@@ -158,11 +159,31 @@ static int on_output(void *ctx, enum box_stream s, const char *data, size_t len)
 		pthread_cond_wait(&st->cond, &st->lock);
 	int stop = st->cancelled;
 	if (!stop) {
+		st->output_seen = true;
 		emit_output(st, s, data, len, false);
 		pthread_cond_broadcast(&st->cond);
 	}
 	pthread_mutex_unlock(&st->lock);
 	return stop;
+}
+
+/* The exec ended without on_start: a replayed result, or a command that
+ * was over before its start was reported.  Nobody has read the queue yet
+ * (the handler waits for the start or the end), so the start event can
+ * still go first; output goes out from the result unless the sink had it. */
+static void finish_unstarted(struct stream *st)
+{
+	struct aj_buf sent = st->q;
+	memset(&st->q, 0, sizeof(st->q));
+	if (!st->res.error && st->res.pid > 0)
+		emit(st, "start", json_pack("{s:i}", "pid", (int)st->res.pid));
+	if (sent.len)
+		aj_buf_append(&st->q, sent.data, sent.len);
+	aj_buf_free(&sent);
+	if (!st->output_seen) {
+		emit_output(st, BOX_STDOUT, st->res.out[0], st->res.out_len[0], true);
+		emit_output(st, BOX_STDERR, st->res.out[1], st->res.out_len[1], true);
+	}
 }
 
 static void *worker_main(void *arg)
@@ -175,15 +196,10 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&st->lock);
 	st->rc = rc;
 	st->err = e;
-	if (rc == 0 && !st->started) {
-		/* Never started, or a replay of a stored result: the output
-		 * comes from the result. */
-		emit_output(st, BOX_STDOUT, st->res.out[0], st->res.out_len[0], true);
-		emit_output(st, BOX_STDERR, st->res.out[1], st->res.out_len[1], true);
-	} else {
-		emit_output(st, BOX_STDOUT, NULL, 0, true);
-		emit_output(st, BOX_STDERR, NULL, 0, true);
-	}
+	if (rc == 0 && !st->started)
+		finish_unstarted(st);
+	emit_output(st, BOX_STDOUT, NULL, 0, true); /* a held-back tail */
+	emit_output(st, BOX_STDERR, NULL, 0, true);
 	if (rc == 0)
 		emit(st, "exit", exec_result_json(&st->res, false));
 	else if (st->started)

@@ -118,19 +118,39 @@ static int authenticate(struct api_req *r, struct aj_err *e)
 
 /* ---- the three steps ------------------------------------------------------------ */
 
-/* A declared body over the limit is refused before it is sent. */
-static int check_length(struct api_req *r, struct aj_err *e)
+/* The declared body length, or -1 if none (none or chunked). */
+static int64_t content_length(struct api_req *r)
 {
 	const char *cl = api_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (!cl || (r->route->flags & API_RAW_BODY))
-		return 0;
+	if (!cl)
+		return -1;
 	char *end;
 	errno = 0;
 	unsigned long long n = strtoull(cl, &end, 10);
-	if (errno || *end || n > API_MAX_JSON_BODY)
-		return aj_err_set(e, AJ_ETOOBIG, 0, "request body over %u bytes",
-				  API_MAX_JSON_BODY);
-	return 0;
+	return errno || *end || n > INT64_MAX ? INT64_MAX : (int64_t)n;
+}
+
+static bool has_body(struct api_req *r)
+{
+	return content_length(r) > 0 ||
+	       api_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
+/* An error known from the headers alone.  Answered at once when the
+ * client has not sent a body yet (no body, or it waits for "100
+ * Continue") or when the body is too big to be worth reading; otherwise
+ * answered after the body has been read and dropped, because most
+ * clients send the whole body before they read anything, and an answer
+ * followed by a closed connection reaches them as a broken pipe. */
+static enum MHD_Result refuse(struct api_req *r, const struct aj_err *e)
+{
+	const char *expect = api_header(r, MHD_HTTP_HEADER_EXPECT);
+	bool waits = expect && strcasecmp(expect, "100-continue") == 0;
+	if (!has_body(r) || waits || content_length(r) > (int64_t)API_DRAIN_MAX)
+		return api_reply_err(r, e);
+	r->err = *e;
+	r->failed = true;
+	return MHD_YES;
 }
 
 enum MHD_Result router_begin(struct api_req *r)
@@ -138,7 +158,7 @@ enum MHD_Result router_begin(struct api_req *r)
 	struct aj_err e = { 0 };
 	char allow[96];
 	if (req_parse_target(r, &e) < 0)
-		return api_reply_err(r, &e);
+		return refuse(r, &e);
 	switch (router_match(r, allow, sizeof(allow))) {
 	case 0:
 		break;
@@ -146,16 +166,22 @@ enum MHD_Result router_begin(struct api_req *r)
 		return api_reply_error_as(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
 					  "method not allowed on this path", allow);
 	case MHD_HTTP_NOT_FOUND:
-		return api_reply_errf(r, AJ_ENOTFOUND, "no such endpoint");
+		aj_err_set(&e, AJ_ENOTFOUND, 0, "no such endpoint");
+		return refuse(r, &e);
 	default:
-		return api_reply_errf(r, AJ_EINVAL, "malformed path");
+		aj_err_set(&e, AJ_EINVAL, 0, "malformed path");
+		return refuse(r, &e);
 	}
-	if ((!(r->route->flags & API_NOAUTH) && authenticate(r, &e) < 0) ||
-	    check_length(r, &e) < 0)
-		return api_reply_err(r, &e);
+	if (!(r->route->flags & API_NOAUTH) && authenticate(r, &e) < 0)
+		return refuse(r, &e);
+	if (!(r->route->flags & API_RAW_BODY) &&
+	    content_length(r) > (int64_t)API_MAX_JSON_BODY) {
+		aj_err_set(&e, AJ_ETOOBIG, 0, "request body over %u bytes", API_MAX_JSON_BODY);
+		return refuse(r, &e);
+	}
 	if ((r->route->flags & API_RAW_BODY) && r->route->body_begin &&
 	    r->route->body_begin(r, &e) < 0)
-		return api_reply_err(r, &e);
+		return refuse(r, &e);
 	return MHD_YES;
 }
 
