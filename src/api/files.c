@@ -81,7 +81,7 @@ int h_file_put_chunk(struct api_req *r, const char *data, size_t len,
 enum MHD_Result h_file_put(struct api_req *r)
 {
 	struct box_upload *u = api_ctx(r);
-	struct box_entry en;
+	struct box_entry en = { 0 };
 	struct aj_err e;
 	api_set_ctx(r, NULL, NULL); /* commit frees it, success or not */
 	if (box_upload_commit(u, &en, &e) < 0)
@@ -133,7 +133,7 @@ static enum MHD_Result download(struct api_req *r, const char *path)
 enum MHD_Result h_file_get(struct api_req *r)
 {
 	const char *path;
-	struct box_entry en;
+	struct box_entry en = { 0 };
 	struct aj_err e;
 	if (path_arg(r, &path, &e) < 0)
 		return api_reply_err(r, &e);
@@ -173,7 +173,7 @@ enum MHD_Result h_file_mkdir(struct api_req *r)
 	json_t *b = NULL;
 	const char *path;
 	bool parents = false;
-	struct box_entry en;
+	struct box_entry en = { 0 };
 	struct aj_err e;
 	int rc = api_body_json(r, &b, &e);
 	if (rc == 0 && (need_string(b, "path", &path, &e) < 0 ||
@@ -192,7 +192,7 @@ enum MHD_Result h_file_rename(struct api_req *r)
 {
 	json_t *b = NULL;
 	const char *from, *to;
-	struct box_entry en;
+	struct box_entry en = { 0 };
 	struct aj_err e;
 	int rc = api_body_json(r, &b, &e);
 	if (rc == 0 && (need_string(b, "from", &from, &e) < 0 ||

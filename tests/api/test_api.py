@@ -38,6 +38,7 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 class Server:
     def __init__(self, state, *extra):
         self.state = state
+        os.makedirs(os.path.dirname(state), exist_ok=True)
         self.log = open(os.path.join(os.path.dirname(state), "server.log"), "ab")
         self.out = open(os.path.join(os.path.dirname(state), "server.out"), "ab")
         start = self.log.tell()
@@ -1104,6 +1105,46 @@ def restart_ends_live_sandboxes_and_orphans_nothing(ctx):
     check(not os.path.exists(os.path.join(ctx.state, "admin.key.tmp")), "no temp key file")
     with open(os.path.join(ctx.state, "admin.key")) as f:
         eq(f.read().strip(), ctx.keys["admin"], "admin key not replaced on restart")
+
+
+@test
+def no_auth_only_on_loopback_and_loud(ctx):
+    r = subprocess.run([AJ, "serve", "--no-auth", "--listen", "0.0.0.0:0", "--state",
+                        os.path.join(ctx.root, "noauth-bad")], capture_output=True,
+                       text=True, timeout=30)
+    eq(r.returncode, 2, f"refused off loopback: {r.stderr}")
+    check("loopback" in r.stderr, f"says why: {r.stderr}")
+    check(not os.path.exists(os.path.join(ctx.root, "noauth-bad")), "refused before any state")
+    r = subprocess.run([AJ, "serve", "--help"], capture_output=True, text=True, timeout=30)
+    eq(r.returncode, 0, "--help")
+    check("--no-auth" in r.stdout and "--tenant-quota" in r.stdout, "--help text")
+    srv = Server(os.path.join(ctx.root, "noauth", "var"), "--no-auth")
+    try:
+        check("WARNING: --no-auth" in srv.tail(), "warns on stderr")
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        conn.request("POST", "/v1/sandboxes", body="{}")
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        eq((r.status, body["tenant"]), (201, "default"), "acts as tenant default")
+        conn.request("GET", "/v1/keys")
+        r = conn.getresponse()
+        eq(r.status, 200, "as an admin")
+        r.read()
+        conn.close()
+    finally:
+        eq(srv.stop(), 0, "no-auth server stops cleanly")
+
+
+@test
+def server_log_is_clean(ctx):
+    """Last: stop the server and look for sanitizer reports (UBSan does not
+    change the exit status) in everything every server of the suite wrote."""
+    eq(ctx.srv.stop(), 0, "exit status")
+    with open(ctx.srv.log.name, "rb") as f:
+        log = f.read().decode(errors="replace")
+    for bad in ("runtime error", "AddressSanitizer", "LeakSanitizer", "Assertion"):
+        check(bad not in log, f"{bad} in the server log:\n{log[-2000:]}")
+    check("GET /healthz 200" in log, "one log line per request")
 
 
 if __name__ == "__main__":
