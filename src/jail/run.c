@@ -240,7 +240,13 @@ static int supervise(struct jail *j, int ctl, struct stream st[2],
 			idx[n++] = 3;
 		}
 
+		/* The deadline is checked on every pass, not only when poll
+		 * times out: a command flooding its output keeps poll busy. */
 		uint64_t now = now_ms();
+		if (!pid1_done && deadline && !killed && now >= deadline) {
+			jail_kill(j);
+			killed = 1;
+		}
 		int wait_ms = -1;
 		if (!pid1_done && deadline && !killed)
 			wait_ms = deadline > now ? (int)(deadline - now) : 0;
@@ -261,13 +267,8 @@ static int supervise(struct jail *j, int ctl, struct stream st[2],
 			killed = 1;
 			continue;
 		}
-		if (rc == 0) {
-			if (!pid1_done && deadline && !killed && now_ms() >= deadline) {
-				jail_kill(j);
-				killed = 1;
-			}
-			continue;
-		}
+		if (rc == 0)
+			continue; /* deadline or drain grace: checked above */
 		for (int k = 0; k < n; k++) {
 			if (!pf[k].revents)
 				continue;
@@ -284,7 +285,10 @@ static int supervise(struct jail *j, int ctl, struct stream st[2],
 					ctl = -1;
 				}
 			} else {
-				if (wait4(j->pid, &pid1_status, 0, &ru) == j->pid)
+				pid_t w = wait4(j->pid, &pid1_status, 0, &ru);
+				/* ECHILD: the caller ignores SIGCHLD and the
+				 * kernel reaped it; the status is then lost. */
+				if (w == j->pid || (w < 0 && errno == ECHILD))
 					pid1_done = 1;
 			}
 		}

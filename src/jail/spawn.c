@@ -93,7 +93,7 @@ static void report(int fd, int kind, enum aj_code code, int err, const char *tex
 	(void)n; /* nothing else to tell anyone if the parent is gone */
 }
 
-static _Noreturn void child_fail(const struct child_ctx *c, const struct aj_err *e)
+__attribute__((noreturn)) static void child_fail(const struct child_ctx *c, const struct aj_err *e)
 {
 	report(c->sock, REPORT_ERR, e->code, e->sys_errno, e->msg);
 	_exit(127);
@@ -153,6 +153,19 @@ static int set_rlimits(const struct jail_limits *l, struct aj_err *e)
 			return aj_err_sys(e, AJ_EINTERNAL, "RLIMIT_CPU");
 	}
 	return 0;
+}
+
+/* Close every fd >= first (close_range is Linux 5.9+; before that, walk
+ * up to the fd limit). */
+static void close_from(int first)
+{
+	if (syscall(SYS_close_range, (unsigned)first, ~0U, 0U) == 0)
+		return;
+	struct rlimit rl;
+	int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < 65536
+			  ? (int)rl.rlim_max : 65536;
+	for (int fd = first; fd < max; fd++)
+		close(fd);
 }
 
 /* A new network namespace starts with its loopback device down; bring it
@@ -279,16 +292,21 @@ static _Noreturn void child_main(struct child_ctx *c)
 		aj_err_sys(&e, AJ_EINTERNAL, "no_new_privs");
 		child_fail(c, &e);
 	}
-	const char *rw[3 + 16];
+	const char **rw = malloc((3 + spec->nbinds) * sizeof(*rw));
+	if (!rw) {
+		aj_err_sys(&e, AJ_EINTERNAL, "landlock paths");
+		child_fail(c, &e);
+	}
 	size_t nrw = 0;
 	rw[nrw++] = JAIL_HOME;
 	rw[nrw++] = "/tmp";
 	rw[nrw++] = "/dev/shm";
-	for (size_t i = 0; i < spec->nbinds && nrw < sizeof(rw) / sizeof(*rw); i++)
+	for (size_t i = 0; i < spec->nbinds; i++)
 		if (spec->binds[i].writable)
 			rw[nrw++] = spec->binds[i].dst;
 	char why[200];
 	int ll = jail_landlock_apply(rw, nrw, why, sizeof(why), &e);
+	free(rw);
 	if (ll < 0)
 		child_fail(c, &e);
 	if (ll > 0)
@@ -299,7 +317,7 @@ static _Noreturn void child_main(struct child_ctx *c)
 	/* 9. Done: tell the parent, keep only fds 0-3, run the caller's
 	 *    init as PID 1. */
 	report(c->sock, REPORT_OK, AJ_OK, 0, NULL);
-	syscall(SYS_close_range, 4U, ~0U, 0U);
+	close_from(4);
 	_exit(c->fn(3, c->arg));
 }
 
@@ -340,15 +358,19 @@ static int write_id_maps(pid_t pid, uid_t hu, gid_t hg, int root,
 	return 0;
 }
 
-/* Read the child's reports until it says OK or fails.  Returns 0 on OK. */
+/* Read the child's reports until it says OK or fails.  Returns 0 on OK,
+ * -1 with the child's error in e, REPORTS_DIED if it died silently. */
+#define REPORTS_DIED (-2)
 static int read_reports(int sock, struct jail_warnings *w, struct aj_err *e)
 {
 	for (;;) {
 		struct report r;
 		ssize_t n = aj_recv_msg(sock, &r, sizeof(r), NULL, NULL);
-		if (n != (ssize_t)sizeof(r))
-			return aj_err_set(e, AJ_EINTERNAL, 0,
-					  "jail setup: child died without a report");
+		if (n != (ssize_t)sizeof(r)) {
+			aj_err_set(e, AJ_EINTERNAL, 0,
+				   "jail setup: child died without a report");
+			return REPORTS_DIED;
+		}
 		r.text[sizeof(r.text) - 1] = '\0';
 		if (r.kind == REPORT_OK)
 			return 0;
@@ -471,11 +493,23 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 		int fds[AJ_MAX_PASS_FDS];
 		int n = jail_cgroup_enter_fds(out->cg, fds, AJ_MAX_PASS_FDS);
 		step = GO_CGROUPS;
-		if (aj_send_msg(sv[0], &step, 1, fds, n) < 0)
-			rc = aj_err_sys(e, AJ_EINTERNAL, "pass cgroups to child");
+		int send_err = aj_send_msg(sv[0], &step, 1, fds, n) < 0 ? errno : 0;
 		jail_cgroup_close_fds(out->cg);
 		/* Leftovers of jails whose creator was killed outright. */
 		jail_cgroup_sweep_siblings(out->cg);
+		if (send_err) {
+			/* Most likely the child failed while building its
+			 * filesystem and its report is waiting for us; make
+			 * sure it is not still waiting, then prefer its
+			 * account of what went wrong. */
+			jail_kill(out);
+			if (read_reports(sv[0], &out->warnings, e) == -1)
+				rc = -1; /* the child's own error */
+			else
+				rc = aj_err_set(e, AJ_EINTERNAL, send_err,
+						"pass cgroups to child: %s",
+						strerror(send_err));
+		}
 	}
 	if (rc == 0)
 		rc = read_reports(sv[0], &out->warnings, e);
