@@ -6,6 +6,8 @@
  *  clone -------------------------------->  PDEATHSIG=SIGKILL, default signals
  *  write uid_map/gid_map (1000 -> host id)  wait for "ids"
  *  "ids" -------------------------------->  setresgid/setgroups/setresuid 1000,
+ *                                           PDEATHSIG again (the uid change
+ *                                           cleared it),
  *  create cgroups, write limits, open       hostname, loopback up,
  *  their `tasks` files; sweep leftovers     build the root fs, pivot, ro
  *  "cgroups" + the tasks fds ----------->   enter cgroups (write "0"),
@@ -19,12 +21,13 @@
  * Parent and child talk over one SOCK_SEQPACKET pair: whole messages,
  * descriptors attached, and EOF if the other side dies.  The cgroups are
  * made while the child builds its filesystem (both take about a
- * millisecond; on two cores they overlap); the child enters them before
- * any code we do not control runs.
+ * millisecond; on two cores they overlap) rather than before the clone,
+ * and the child moves itself in (see cgroup.c for why); either way it is
+ * in them, limits set, before any code we do not control runs.
  *
  * The child is a fork-like copy of a single-threaded caller: it uses
  * syscalls and simple libc (snprintf, malloc) only, never returns into the
- * caller's code, and reports failure as an aj_err over the report pipe.
+ * caller's code, and reports failure as an aj_err over the socket.
  *
  * Why each namespace: user - everything below works without host
  * privileges, and "root" inside is nobody outside; pid - the sandbox
