@@ -55,6 +55,18 @@ class Cell:
         return mains[0]["text"] if mains else None
 
 
+def _no_surrogates(value):
+    """Strict JSON parsers (jansson) refuse escaped lone surrogates."""
+    if isinstance(value, str):
+        value.encode("utf-8")  # raises on a lone surrogate
+    elif isinstance(value, dict):
+        for v in value.values():
+            _no_surrogates(v)
+    elif isinstance(value, list):
+        for v in value:
+            _no_surrogates(v)
+
+
 class Driver:
     """A driver process wired like the manager wires it."""
 
@@ -145,7 +157,9 @@ class Driver:
             self._pump(left)
         line, self.evbuf = self.evbuf.split(b"\n", 1)
         check(line.strip() != b"", "never a blank line on fd 3")
-        return json.loads(line)
+        event = json.loads(line.decode("utf-8"))  # strict UTF-8
+        _no_surrogates(event)
+        return event
 
     def drain(self):
         """Read what is left on stdout/stderr now (the manager does so
@@ -329,6 +343,8 @@ def python_exception_then_recovery():
     eq(c.error["name"], "SyntaxError", "syntax error")
     check("def broken(:" in c.error["traceback"], c.error["traceback"])
     check("Traceback" not in c.error["traceback"], "no frames at all")
+    c = d.run("raise ValueError('bad \\udc80 byte')")
+    eq(c.error["value"], "bad ? byte", "a lone surrogate becomes ?")
     c = d.run("import sys\nsys.exit(3)")
     eq((c.error["name"], c.error["value"]), ("SystemExit", "3"), "sys.exit")
     eq(d.run("z + 1").main, "6", "sys.exit does not end the context")
@@ -565,6 +581,8 @@ def node_errors():
     c = d.run("1 +* 2")
     eq(c.error["name"], "SyntaxError", "syntax error")
     check("1 +* 2\n   ^" in c.error["traceback"], c.error["traceback"])
+    c = d.run("throw new Error('bad \\udc80 byte')")
+    eq(c.error["value"], "bad \ufffd byte", "a lone surrogate becomes U+FFFD")
     c = d.run("throw 42")
     eq((c.error["name"], c.error["value"]), ("Uncaught", "42"), "non-Error throw")
     c1 = d.run("setTimeout(() => { throw new Error('in a timer') }, 5); 'scheduled'")

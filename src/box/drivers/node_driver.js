@@ -12,11 +12,10 @@
 // by a later cell, top-level await works, and the completion value of the
 // cell (its last expression) is returned.
 //
-// Interrupts: SIGINT stops synchronous code through vm's breakOnSigint (the
-// evaluation is started from inside a vm script that has it), and abandons a
-// cell that is waiting on a promise.  Synchronous code that runs later from
-// the event loop (after an await, in a timer) cannot be stopped by SIGINT; the
-// manager's escalation to SIGKILL covers that.
+// Interrupts: SIGINT stops synchronous code through node's SIGINT watchdog
+// (vm's breakOnSigint) and abandons a cell that waits on a promise.
+// Synchronous code that runs later from the event loop (after an await, in a
+// timer) cannot be stopped; the manager's escalation to SIGKILL covers that.
 'use strict';
 const fs = require('fs');
 const inspector = require('inspector');
@@ -54,8 +53,11 @@ function writeAll(fd, data) {
   }
 }
 
+// One event, one line.  Strings are made well-formed first: JSON.stringify
+// would write a lone surrogate as an escape that strict parsers refuse.
+const wellFormed = (key, value) => (typeof value === 'string' ? value.toWellFormed() : value);
 function emit(event) {
-  writeAll(evFd, Buffer.from(JSON.stringify(event) + '\n'));
+  writeAll(evFd, Buffer.from(JSON.stringify(event, wellFormed) + '\n'));
 }
 
 // process.stdout and process.stderr write with plain write(2) calls.  Node's

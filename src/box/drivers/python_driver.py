@@ -52,11 +52,13 @@ def _on_sigint(signum, frame):
 signal.signal(signal.SIGINT, _on_sigint)
 
 
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _emit(event):
     """Write one event as one JSON line on the event channel."""
     global _emitting, _pending
-    line = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    data = (line + "\n").encode("utf-8", "replace")  # lone surrogates -> ?
+    data = (_json(event) + "\n").encode("utf-8", "replace")  # lone surrogates: ?
     _emitting = True
     try:
         while data:
