@@ -416,6 +416,16 @@ def python_matplotlib_figures_come_back_as_png():
     pngs = [r for r in c.results if "png" in r]
     eq(len(pngs), 1, "a figure as the value is shown once")
     check(pngs[0]["is_main_result"], "as the main result")
+    c = d.run("plt.plot([1, 2])\nraise ValueError('after plotting')")
+    eq(c.error["name"], "ValueError", "error")
+    eq(len(c.results), 1, "the figure is still shown before the error")
+    b64png(c.results[0])
+    rid = d.send("plt.plot([1, 2])\nimport time\nprint('plotted', flush=True)\ntime.sleep(30)")
+    d.wait_stdout("plotted")
+    time.sleep(0.1)
+    c, _ = d.interrupt_cell(rid)
+    eq((c.end["status"], c.results), ("interrupted", []), "interrupted: not shown")
+    eq(d.run("len(plt.get_fignums())").main, "0", "but closed")
 
 
 @test
