@@ -217,6 +217,13 @@ class _PyplotHook:
 
 sys.meta_path.insert(0, _PyplotHook())
 
+# Debian's matplotlib reads /etc/matplotlibrc, which a sandbox may not
+# expose; the identical copy under /usr/share does the same job.
+_RC = "/usr/share/matplotlib/mpl-data/matplotlibrc"
+if ("MATPLOTLIBRC" not in os.environ and not os.path.exists("/etc/matplotlibrc")
+        and os.path.exists(_RC)):
+    os.environ["MATPLOTLIBRC"] = _RC
+
 
 # --- running cells -----------------------------------------------------------
 _user = types.ModuleType("__main__")  # the cells' namespace
