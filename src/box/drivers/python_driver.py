@@ -51,7 +51,6 @@ def _on_sigint(signum, frame):
 
 signal.signal(signal.SIGINT, _on_sigint)
 
-
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -59,10 +58,11 @@ def _emit(event):
     """Write one event as one JSON line on the event channel."""
     global _emitting, _pending
     data = (_json(event) + "\n").encode("utf-8", "replace")  # lone surrogates: ?
+    view = memoryview(data)
     _emitting = True
     try:
-        while data:
-            data = data[os.write(_EV, data):]
+        while view:
+            view = view[os.write(_EV, view):]
     finally:
         _emitting = False
     if _pending:
