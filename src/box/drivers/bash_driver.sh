@@ -94,6 +94,7 @@ __aj_env_restore() {
 		__aj_k=${__aj_saved[__aj_i]}
 		if [[ ${__aj_saved[__aj_i + 1]} == 1 ]]; then
 			builtin printf -v "$__aj_k" '%s' "${__aj_saved[__aj_i + 2]}"
+			# shellcheck disable=SC2163 # the variable named by __aj_k
 			[[ ${__aj_saved[__aj_i + 3]} == *x* ]] || builtin export -n "$__aj_k"
 		else
 			builtin unset -v "$__aj_k"
@@ -151,6 +152,7 @@ while :; do # entered again if a cell runs `break` at its top level
 		# The cell's own options are set last, so they apply to it alone.
 		if [[ $__aj_src ]]; then
 			[[ -z $__aj_uf ]] || builtin set -"$__aj_uf"
+			# shellcheck disable=SC2016 # expanded by the sourced text, not here
 			builtin source "$__aj_src" 19<<<'builtin eval "$__aj_code" 19<&-' 20<&- 21>&-
 		else
 			[[ -z $__aj_uf ]] || builtin set -"$__aj_uf"

@@ -17,6 +17,7 @@ import signal
 import sys
 import traceback
 import types
+from _thread import allocate_lock
 
 _DRIVER = globals()  # frames with these globals are ours: cut from tracebacks
 
@@ -52,6 +53,7 @@ def _on_sigint(signum, frame):
 signal.signal(signal.SIGINT, _on_sigint)
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_lock = allocate_lock()  # a cell's threads may display() too: whole lines
 
 
 def _emit(event):
@@ -59,12 +61,13 @@ def _emit(event):
     global _emitting, _pending
     data = (_json(event) + "\n").encode("utf-8", "replace")  # lone surrogates: ?
     view = memoryview(data)
-    _emitting = True
-    try:
-        while view:
-            view = view[os.write(_EV, view):]
-    finally:
-        _emitting = False
+    with _lock:
+        _emitting = True
+        try:
+            while view:
+                view = view[os.write(_EV, view):]
+        finally:
+            _emitting = False
     if _pending:
         _pending = False
         if _busy:
@@ -150,6 +153,8 @@ def _add_figure_png(out, fig):
 
 
 def _result(obj, main):
+    if _id is None:
+        return  # display() from a thread between cells: no cell to give it to
     event = {"id": _id, "type": "result"}
     event.update(_formats(obj))
     event["is_main_result"] = main
@@ -170,7 +175,7 @@ def display(*objs):
 def _show_figures(*args, **kwargs):
     """Replacement for matplotlib.pyplot.show: emit the open figures."""
     plt = sys.modules.get("matplotlib.pyplot")
-    if plt is None:
+    if plt is None or _id is None:
         return
     for num in plt.get_fignums():
         fig = plt.figure(num)
@@ -233,7 +238,7 @@ sys.modules["__main__"] = _user  # so pickle & co find the cells' classes
 _ns = _user.__dict__
 
 _count = 0  # execution_count
-_id = None  # id of the request being run
+_id = None  # id of the request being run, None between cells
 _loop = None  # asyncio loop for cells with top-level await, made on demand
 _CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect
 _FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
@@ -307,9 +312,10 @@ def _flush_std():
             pass
 
 
-def _run_cell(src, env):
+def _run_cell(rid, src, env):
     """Run one cell and emit its results, error and end."""
-    global _busy, _count
+    global _busy, _count, _id
+    _id = rid
     _count += 1
     status, error = "ok", None
     saved = {k: os.environ.get(k) for k in env}
@@ -336,9 +342,10 @@ def _run_cell(src, env):
         else:
             os.environ[k] = v
     _flush_std()
+    _id = None  # from here on, a display() from some thread is dropped
     if error is not None:
         _emit(error)
-    _emit({"id": _id, "type": "end", "execution_count": _count, "status": status})
+    _emit({"id": rid, "type": "end", "execution_count": _count, "status": status})
 
 
 def _close_all_figures():
@@ -364,7 +371,6 @@ def _check(req):
 
 
 def _main():
-    global _id
     _emit({"type": "ready", "language": "python", "pid": os.getpid()})
     for line in _REQ:
         if not line.strip():
@@ -376,7 +382,7 @@ def _main():
         except ValueError as e:
             _emit({"type": "protocol_error", "message": "bad request: %s" % e})
             continue
-        _id = rid = req["id"]
+        rid = req["id"]
         bad = _check(req)
         if bad is not None:
             _emit({"id": rid, "type": "error", "name": "ProtocolError",
@@ -384,7 +390,7 @@ def _main():
             _emit({"id": rid, "type": "end", "execution_count": _count,
                    "status": "error"})
             continue
-        _run_cell(req["code"], req.get("env") or {})
+        _run_cell(rid, req["code"], req.get("env") or {})
 
 
 _main()
