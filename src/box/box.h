@@ -365,12 +365,15 @@ struct box_code_result {
 };
 void box_code_result_free(struct box_code_result *r);
 
-/* Streaming; each returns non-zero to cancel (interrupt) the cell. */
+/* Streaming; each returns non-zero to cancel (interrupt) the cell.
+ * is_cancelled (optional) is polled while the cell is silent, so a
+ * client that left is noticed within about a second. */
 struct box_code_sink {
 	int (*on_output)(void *ctx, enum box_stream s, const char *data,
 			 size_t len);
 	int (*on_result)(void *ctx, const struct box_cell_item *item);
 	int (*on_error)(void *ctx, const struct box_cell_error *err);
+	int (*is_cancelled)(void *ctx);
 	void *ctx;
 };
 

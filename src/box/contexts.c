@@ -531,6 +531,8 @@ static void run_cell(struct cell *c, int64_t timeout_ms)
 			describe_death(p, c->x->lost_why, sizeof(c->x->lost_why));
 			break;
 		}
+		if (c->sink && c->sink->is_cancelled && c->sink->is_cancelled(c->sink->ctx))
+			c->cancel = true;
 		int64_t now = mono_ms();
 		if (!hard && (now >= deadline || c->cancel)) {
 			c->res->timed_out = !c->cancel;
