@@ -879,6 +879,21 @@ def upload_over_disk_quota_is_507_and_keeps_the_old_file(ctx):
 
 
 @test
+def upload_cut_short_leaves_no_temporary_file(ctx):
+    s = socket.create_connection(("127.0.0.1", ctx.srv.port), timeout=30)
+    s.sendall((f"PUT {files_url(ctx.sb, 'cut/short.bin')} HTTP/1.1\r\nHost: t\r\n"
+               f"Authorization: Bearer {ctx.keys['a']}\r\nContent-Length: 1000000\r\n\r\n"
+               ).encode() + b"x" * 300000)
+    until(lambda: any(n.startswith(".aj-upload-") for n in
+                      sh(ctx, ctx.sb, "ls -A cut 2>/dev/null")["stdout"].split()),
+          "the upload's temporary file")
+    s.close()
+    until(lambda: sh(ctx, ctx.sb, "ls -A cut")["stdout"] == "", "temporary file removed")
+    expect_err(call(ctx, "GET", files_url(ctx.sb, "cut/short.bin"), "a"), 404, "not_found",
+               "nothing committed")
+
+
+@test
 def early_errors_are_answered_before_the_body(ctx):
     # Expect: 100-continue and an upload the server refuses: the answer
     # comes without the body ever being sent.
