@@ -579,6 +579,21 @@ def idempotent_exec_runs_once(ctx):
 
 
 @test
+def idempotent_exec_with_binary_output_runs_once(ctx):
+    """Output that is not UTF-8 text, and NUL bytes, must survive the stored
+    first answer: the retry gets the same bytes and runs nothing."""
+    h = {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"command": "echo x >> /workspace/idem-bin.txt; printf 'a\\377\\000b'; printf '\\000' >&2"}
+    r1 = run(ctx, ctx.sb, headers=h, **body)
+    r2 = run(ctx, ctx.sb, headers=h, **body)
+    eq(r2["exec_id"], r1["exec_id"], "same exec_id")
+    eq(base64.b64decode(r2["stdout_b64"]), b"a\xff\x00b", "stdout bytes replayed")
+    eq(r2["stderr"], "\u0000", "a NUL byte is valid text")
+    eq(sh(ctx, ctx.sb, "wc -l < /workspace/idem-bin.txt")["stdout"].strip(), "1",
+       "the side effect happened once")
+
+
+@test
 def workspace_files_persist_between_execs(ctx):
     sh(ctx, ctx.sb, "mkdir -p /workspace/p && echo kept > /workspace/p/f")
     eq(sh(ctx, ctx.sb, "cat p/f")["stdout"], "kept\n", "file from a previous exec")
