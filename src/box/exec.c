@@ -539,6 +539,11 @@ static int follow(struct proc *p, const struct box_sink *sink, size_t sent[2],
 	}
 	pthread_mutex_lock(&sb->lock);
 	for (;;) {
+		/* Decided before sending: output that arrives while the sink
+		 * runs (the lock is dropped for it) still goes out this round. */
+		bool last = proc_done(p) ||
+			    ((p->state == P_EXITED || p->state == P_FAILED) &&
+			     mono_ms() >= p->ended_mono + EXIT_GRACE_MS);
 		for (int i = 0; i < 2 && !stop; i++) {
 			struct pstream *s = &p->s[i];
 			while (sink && sink->on_output && sent[i] < s->data.len && !stop) {
@@ -556,15 +561,12 @@ static int follow(struct proc *p, const struct box_sink *sink, size_t sent[2],
 				pthread_mutex_lock(&sb->lock);
 			}
 		}
-		if (stop || proc_done(p))
+		if (stop || last)
 			break;
 		int64_t now = mono_ms();
 		int64_t until = now + 1000;
-		if (p->state == P_EXITED || p->state == P_FAILED) {
-			if (now >= p->ended_mono + EXIT_GRACE_MS)
-				break;
+		if (p->state == P_EXITED || p->state == P_FAILED)
 			until = p->ended_mono + EXIT_GRACE_MS;
-		}
 		if (in && p->stdin_fd >= 0) {
 			pthread_mutex_unlock(&sb->lock);
 			ssize_t w = inoff < inlen ? write(p->stdin_fd, in + inoff, inlen - inoff) : 0;
