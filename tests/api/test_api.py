@@ -700,6 +700,29 @@ def stream_events(ctx, body, headers=None):
 
 
 @test
+def stream_to_a_slow_client_loses_nothing(ctx):
+    """8 MB of stderr fill the stream's queue and the socket's buffers
+    while the client does not read, so output is handed over slowly; the
+    last bytes of stdout come while that goes on, then the command ends.
+    Every byte of both must reach the client."""
+    conn, r = stream(ctx, ctx.sb, "application/x-ndjson",
+                     {"command": "head -c 8000000 /dev/zero | tr '\\0' e >&2; printf END",
+                      "output_limit": 10000000})
+    try:
+        eq(json.loads(r.readline())["type"], "start", "started")
+        # the client stalls until the command has certainly finished
+        until(lambda: not [p for p in call(ctx, "GET", f"/v1/sandboxes/{ctx.sb}/processes",
+                                           "a").json["processes"] if p["running"]],
+              "the command finished while the client stalled")
+        ev = [json.loads(x) for x in r.read().splitlines() if x]
+    finally:
+        conn.close()
+    eq("".join(e.get("data", "") for e in ev if e["type"] == "stdout"), "END", "stdout")
+    eq(sum(len(e.get("data", "")) for e in ev if e["type"] == "stderr"), 8000000, "stderr")
+    eq(ev[-1]["type"], "exit", "ends with exit")
+
+
+@test
 def stream_keeps_a_split_utf8_character_as_text(ctx):
     ev = stream_events(ctx, {"command": "printf '\\303'; sleep 0.2; printf '\\251\\n'"})
     out = [e for e in ev if e["type"] == "stdout"]
