@@ -37,7 +37,7 @@ struct stream {
 	size_t ntail[2];
 	bool sse;
 	bool started, done, cancelled;
-	bool output_seen;        /* the sink got output */
+	size_t seen[2];          /* bytes of each stream the sink gave us */
 	pid_t pid;
 	int rc;                  /* box_exec's */
 	struct aj_err err;
@@ -159,7 +159,7 @@ static int on_output(void *ctx, enum box_stream s, const char *data, size_t len)
 		pthread_cond_wait(&st->cond, &st->lock);
 	int stop = st->cancelled;
 	if (!stop) {
-		st->output_seen = true;
+		st->seen[s] += len;
 		emit_output(st, s, data, len, false);
 		pthread_cond_broadcast(&st->cond);
 	}
@@ -170,8 +170,8 @@ static int on_output(void *ctx, enum box_stream s, const char *data, size_t len)
 /* The exec ended without on_start: a replayed result, or a command that
  * was over before its start was reported.  Nobody has read the queue yet
  * (the handler waits for the start or the end), so the start event can
- * still go first; output goes out from the result unless the sink had it. */
-static void finish_unstarted(struct stream *st)
+ * still go first. */
+static void prepend_start(struct stream *st)
 {
 	struct aj_buf sent = st->q;
 	memset(&st->q, 0, sizeof(st->q));
@@ -180,10 +180,16 @@ static void finish_unstarted(struct stream *st)
 	if (sent.len)
 		aj_buf_append(&st->q, sent.data, sent.len);
 	aj_buf_free(&sent);
-	if (!st->output_seen) {
-		emit_output(st, BOX_STDOUT, st->res.out[0], st->res.out_len[0], true);
-		emit_output(st, BOX_STDERR, st->res.out[1], st->res.out_len[1], true);
-	}
+}
+
+/* The sink gives a prefix of the output the result holds: send the rest
+ * (all of it for a replay), and any character held back at the end. */
+static void finish_output(struct stream *st, int s)
+{
+	const struct box_exec_result *res = &st->res;
+	size_t rest = st->rc == 0 && res->out[s] && res->out_len[s] > st->seen[s]
+			      ? res->out_len[s] - st->seen[s] : 0;
+	emit_output(st, s, rest ? res->out[s] + st->seen[s] : NULL, rest, true);
 }
 
 static void *worker_main(void *arg)
@@ -197,9 +203,9 @@ static void *worker_main(void *arg)
 	st->rc = rc;
 	st->err = e;
 	if (rc == 0 && !st->started)
-		finish_unstarted(st);
-	emit_output(st, BOX_STDOUT, NULL, 0, true); /* a held-back tail */
-	emit_output(st, BOX_STDERR, NULL, 0, true);
+		prepend_start(st);
+	finish_output(st, BOX_STDOUT);
+	finish_output(st, BOX_STDERR);
 	if (rc == 0)
 		emit(st, "exit", exec_result_json(&st->res, false));
 	else if (st->started)
