@@ -25,7 +25,7 @@ struct exec_job {
 	pthread_mutex_t lock; /* pid, started: read by on_cancel */
 	pid_t pid;
 	bool started;
-	bool output_seen;
+	size_t seen[2]; /* bytes of each stream the sink gave us */
 };
 
 static void kill_command(struct exec_job *j)
@@ -56,7 +56,7 @@ static int on_start(void *ctx, pid_t pid)
 static int on_output(void *ctx, enum box_stream s, const char *data, size_t len)
 {
 	struct exec_job *j = ctx;
-	j->output_seen = true;
+	j->seen[s] += len;
 	return api_events_output(&j->ev, (int)s, data, len, false) < 0;
 }
 
@@ -73,18 +73,16 @@ static void produce(struct api_stream *s, void *arg)
 		api_stream_fail(s, &e);
 		return;
 	}
-	if (rc == 0 && !j->started) {
-		/* a replayed result, or a command over before its start was
-		 * reported: the start event can still go first */
-		if (!res.error && res.pid > 0)
-			api_events_emit(&j->ev, "start", json_pack("{s:i}", "pid", (int)res.pid));
-		if (!j->output_seen) {
-			api_events_output(&j->ev, 0, res.out[0], res.out_len[0], true);
-			api_events_output(&j->ev, 1, res.out[1], res.out_len[1], true);
-		}
+	/* a replayed result never went through the sink: start first */
+	if (rc == 0 && !j->started && !res.error && res.pid > 0)
+		api_events_emit(&j->ev, "start", json_pack("{s:i}", "pid", (int)res.pid));
+	/* the sink saw a prefix of the output the result holds (all of it,
+	 * or none for a replay): send the rest and any held-back tail */
+	for (int i = 0; i < 2; i++) {
+		size_t rest = rc == 0 && res.out[i] && res.out_len[i] > j->seen[i]
+				      ? res.out_len[i] - j->seen[i] : 0;
+		api_events_output(&j->ev, i, rest ? res.out[i] + j->seen[i] : NULL, rest, true);
 	}
-	api_events_output(&j->ev, 0, NULL, 0, true); /* a held-back tail */
-	api_events_output(&j->ev, 1, NULL, 0, true);
 	if (rc == 0)
 		api_events_emit(&j->ev, "exit", exec_result_json(&res, false));
 	else
