@@ -5,5 +5,7 @@
 #define AJ_CLI_H
 
 int cmd_run(int argc, char **argv);
+int cmd_mcp(int argc, char **argv);
+int cmd_tools(int argc, char **argv);
 
 #endif

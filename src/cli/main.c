@@ -12,6 +12,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "run one command in a fresh sandbox and exit" },
+	{ "mcp", cmd_mcp, "serve MCP on stdin/stdout for a local client" },
+	{ "tools", cmd_tools, "print the tool definitions (mcp, openai, anthropic)" },
 };
 
 static void usage(FILE *f)

@@ -59,6 +59,10 @@ struct mcp_session *mcp_session_new(struct mcp_server *srv,
  * the session's sandboxes and free it. */
 void mcp_session_close(struct mcp_session *s);
 
+/* Wait up to timeout_ms for the session's running calls to end; true if
+ * none is left. */
+bool mcp_session_wait_idle(struct mcp_session *s, int64_t timeout_ms);
+
 /* Handle one message.  Returns 1 if a reply is owed and will be sent
  * through out (exactly one final send), 0 if none (a notification, a
  * response, or an invalid notification, which is dropped). */

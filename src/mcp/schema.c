@@ -2,7 +2,6 @@
  * the first problem in words a model can act on, naming the argument. */
 #include "mcp/schema.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,7 +44,8 @@ static bool is_type(const json_t *v, const char *type)
 		if (json_is_integer(v))
 			return true;
 		double d = json_real_value(v);
-		return json_is_real(v) && d == floor(d) && fabs(d) < 9e15;
+		return json_is_real(v) && d > -9e15 && d < 9e15 &&
+		       d == (double)(long long)d;
 	}
 	return true; /* a type we do not use: accept */
 }

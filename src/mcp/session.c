@@ -385,6 +385,25 @@ void mcp_session_close(struct mcp_session *s)
 	free(s);
 }
 
+bool mcp_session_wait_idle(struct mcp_session *s, int64_t timeout_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (s->ncalls > 0)
+		if (pthread_cond_timedwait(&s->idle, &s->lock, &ts) == ETIMEDOUT)
+			break;
+	bool idle = s->ncalls == 0;
+	pthread_mutex_unlock(&s->lock);
+	return idle;
+}
+
 const char *mcp_session_version(struct mcp_session *s)
 {
 	return s->version;

@@ -20,8 +20,8 @@ const struct mcp_tool mcp_tools[] = {
 	"persist between run_code calls in the same sandbox and language. The "
 	"value of a last bare expression is returned as a result. Python has "
 	"numpy, pandas and matplotlib; matplotlib figures (plt.show() or left "
-	"open) come back as PNG images, and DataFrames also as HTML. " NO_NET
-	"so installing packages fails. Files are shared with run_command, "
+	"open) come back as PNG images, and DataFrames also as HTML. The sandbox has no network access, so "
+	"installing packages fails. Files are shared with run_command, "
 	"read_file and write_file; the working directory starts at /workspace. "
 	"A cell running longer than timeout_ms (default 60000) is interrupted "
 	"(Python sees KeyboardInterrupt) and earlier state is kept. An "

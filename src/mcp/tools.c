@@ -4,7 +4,6 @@
 #include "mcp/tools.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -485,8 +484,8 @@ static void shape_from_args(json_t *args, struct box_create *req)
 	}
 	if (json_object_get(args, "cpus")) {
 		req->has_shape[BOX_SHAPE_CPUS] = true;
-		req->shape.cpu_millis = (uint32_t)lround(
-			json_number_value(json_object_get(args, "cpus")) * 1000);
+		double cpus = json_number_value(json_object_get(args, "cpus"));
+		req->shape.cpu_millis = (uint32_t)(cpus * 1000 + 0.5);
 	}
 	if (json_object_get(args, "disk_mb")) {
 		req->has_shape[BOX_SHAPE_DISK] = true;
