@@ -255,6 +255,7 @@ static struct proc *proc_new(const struct proc_start *ps)
 	snprintf(p->tag, sizeof(p->tag), "%s", ps->tag ? ps->tag : "");
 	p->background = ps->background;
 	p->consume = ps->consume;
+	p->internal = ps->internal;
 	p->limit = ps->limit;
 	p->started_ms = now_ms();
 	p->started_mono = mono_ms();
@@ -841,7 +842,7 @@ int box_exec(struct box_mgr *m, const struct box_caller *c, const char *id,
 static struct proc *find_pid(struct sandbox *sb, pid_t pid)
 {
 	for (struct proc *p = sb->procs; p; p = p->next)
-		if (p->pid == pid && p->state != P_FAILED)
+		if (p->pid == pid && p->state != P_FAILED && !p->internal)
 			return p;
 	return NULL;
 }
@@ -905,6 +906,13 @@ static void proc_info(struct proc *p, bool output, struct box_proc_info *out)
 	}
 }
 
+/* Running processes and finished background ones; never our drivers. */
+static bool listed(const struct proc *p)
+{
+	return !p->internal &&
+	       (p->state == P_RUNNING || (p->background && p->state == P_EXITED));
+}
+
 int box_proc_list(struct box_mgr *m, const struct box_caller *c,
 		  const char *id, struct box_proc_info **out, size_t *n,
 		  struct aj_err *e)
@@ -917,12 +925,12 @@ int box_proc_list(struct box_mgr *m, const struct box_caller *c,
 	pthread_mutex_lock(&sb->lock);
 	size_t cnt = 0;
 	for (struct proc *p = sb->procs; p; p = p->next)
-		if (p->state == P_RUNNING || (p->background && p->state == P_EXITED))
+		if (listed(p))
 			cnt++;
 	struct box_proc_info *v = calloc(cnt ? cnt : 1, sizeof(*v));
 	size_t k = 0;
 	for (struct proc *p = sb->procs; v && p; p = p->next)
-		if (p->state == P_RUNNING || (p->background && p->state == P_EXITED))
+		if (listed(p))
 			proc_info(p, false, &v[k++]);
 	pthread_mutex_unlock(&sb->lock);
 	sb_unref(sb);

@@ -210,6 +210,7 @@ void sb_ref(struct sandbox *sb)
 
 static void sb_free(struct sandbox *sb)
 {
+	sb_free_contexts(sb);
 	struct proc *p = sb->procs;
 	while (p) {
 		struct proc *next = p->next;
@@ -239,8 +240,8 @@ int sb_lookup(struct box_mgr *m, const struct box_caller *c, const char *id,
 	pthread_mutex_lock(&m->lock);
 	for (size_t i = 0; i < m->nboxes; i++) {
 		struct sandbox *sb = m->boxes[i];
-		if (strcmp(sb->id, id) == 0 && may_see(c, sb->tenant) &&
-		    sb->root_fd >= 0) {
+		if (atomic_load(&sb->visible) && strcmp(sb->id, id) == 0 &&
+		    may_see(c, sb->tenant)) {
 			sb_ref(sb);
 			pthread_mutex_unlock(&m->lock);
 			*out = sb;
@@ -356,7 +357,6 @@ static bool table_remove(struct box_mgr *m, struct sandbox *sb)
 	for (size_t i = 0; i < m->nboxes; i++) {
 		if (m->boxes[i] == sb) {
 			m->boxes[i] = m->boxes[--m->nboxes];
-			m->slots[sb->slot] = 0;
 			return true;
 		}
 	}
@@ -441,26 +441,23 @@ void box_shape_limits(const struct box_shape *s, struct jail_limits *lim)
 
 /* ---- create --------------------------------------------------------------- */
 
-/* Start the jail of a new sandbox (from the pool when it fits). */
-static int sb_start_jail(struct box_mgr *m, struct sandbox *sb, struct aj_err *e)
-{
-	bool hit = pool_take(m->pool, sb) == 0;
-	pthread_mutex_lock(&m->lock);
-	if (hit)
-		m->metrics.pool_hits++;
-	else
-		m->metrics.pool_misses++;
-	pthread_mutex_unlock(&m->lock);
-	return hit ? 0 : sb_spawn(m, sb, e);
-}
-
 int sb_spawn(struct box_mgr *m, struct sandbox *sb, struct aj_err *e)
 {
 	struct jail_limits lim;
 	box_shape_limits(&sb->shape, &lim);
+	/* Each live sandbox gets its own host uid: even outside its
+	 * namespaces, nothing of one sandbox is another's to touch. */
+	pthread_mutex_lock(&m->lock);
+	int rc = take_slot(m, &sb->slot);
+	pthread_mutex_unlock(&m->lock);
+	if (rc < 0)
+		return aj_err_set(e, AJ_EQUOTA, 0, "no free host id for another sandbox");
+	sb->has_slot = true;
 	if (launcher_spawn(m->launcher, sb->id, &lim, sb->shape.net_host,
-			   JAIL_DEFAULT_HOST_ID + 1 + sb->slot, &sb->jail, e) < 0)
+			   JAIL_DEFAULT_HOST_ID + 1 + sb->slot, &sb->jail, e) < 0) {
+		sb_discard(m, sb);
 		return -1;
+	}
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)sb->jail.pid);
 	/* Pin the sandbox's root now, while the pid surely is our jail's
@@ -468,10 +465,34 @@ int sb_spawn(struct box_mgr *m, struct sandbox *sb, struct aj_err *e)
 	sb->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (sb->root_fd < 0) {
 		aj_err_sys(e, AJ_EINTERNAL, "open sandbox root");
-		launcher_destroy(m->launcher, sb->id, NULL);
+		sb_discard(m, sb);
+		return -1;
+	}
+	if (pump_add_sandbox(m->pump, sb, e) < 0) {
+		sb_discard(m, sb);
 		return -1;
 	}
 	return 0;
+}
+
+void sb_discard(struct box_mgr *m, struct sandbox *sb)
+{
+	pthread_mutex_lock(&sb->lock);
+	bool was_dead = sb->killed;
+	sb->dead = sb->killed = true;
+	for (struct proc *p = sb->procs; p; p = p->next)
+		pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&sb->lock);
+	if (was_dead)
+		return;
+	struct aj_err e;
+	if (sb->jail.pid > 0 && launcher_destroy(m->launcher, sb->id, &e) < 0)
+		fprintf(stderr, "agentjail: destroy %s: %s\n", sb->id, e.msg);
+	pthread_mutex_lock(&m->lock);
+	if (sb->has_slot)
+		m->slots[sb->slot] = 0;
+	sb->has_slot = false;
+	pthread_mutex_unlock(&m->lock);
 }
 
 struct sandbox *sb_alloc(struct box_mgr *m, const char *tenant,
@@ -508,7 +529,7 @@ static int create_locked_checks(struct box_mgr *m, const struct box_caller *c,
 				  "tenant '%s' already has %lld live sandboxes (the quota)",
 				  c->tenant, (long long)m->cfg.max_sandboxes_per_tenant);
 	}
-	if (take_slot(m, &sb->slot) < 0 || table_add(m, sb) < 0) {
+	if (table_add(m, sb) < 0) {
 		pthread_mutex_unlock(&m->lock);
 		return aj_err_set(e, AJ_EQUOTA, 0, "no room for another sandbox");
 	}
@@ -546,12 +567,29 @@ static int64_t clamp_timeout(const struct box_config *cfg, int64_t t)
 	return t;
 }
 
+/* A sandbox for this request: a warm one from the pool when the shape
+ * fits, else a new jail.  It is not in the table yet. */
+static struct sandbox *obtain(struct box_mgr *m, const struct box_caller *c,
+			      const struct box_shape *shape, size_t nenv,
+			      struct aj_err *e)
+{
+	struct sandbox *sb = pool_take(m->pool, shape, nenv > 0);
+	pthread_mutex_lock(&m->lock);
+	if (sb)
+		m->metrics.pool_hits++;
+	else
+		m->metrics.pool_misses++;
+	pthread_mutex_unlock(&m->lock);
+	if (!sb && !(sb = sb_alloc(m, c->tenant, shape)))
+		aj_err_set(e, AJ_EINTERNAL, ENOMEM, "out of memory");
+	return sb;
+}
+
 static int create_new(struct box_mgr *m, const struct box_caller *c,
 		      const struct box_create *req, struct box_info *out,
 		      struct aj_err *e)
 {
 	struct box_shape shape;
-	int64_t t0 = mono_ms();
 	struct timespec ts0;
 	clock_gettime(CLOCK_MONOTONIC, &ts0);
 
@@ -561,32 +599,37 @@ static int create_new(struct box_mgr *m, const struct box_caller *c,
 		return -1;
 	if (req->timeout_s < 0)
 		return aj_err_set(e, AJ_EINVAL, 0, "timeout must not be negative");
-	struct sandbox *sb = sb_alloc(m, c->tenant, &shape);
+	struct sandbox *sb = obtain(m, c, &shape, req->nenv, e);
 	if (!sb)
-		return aj_err_set(e, AJ_EINTERNAL, ENOMEM, "out of memory");
+		return -1;
+	snprintf(sb->tenant, sizeof(sb->tenant), "%s", c->tenant);
 	snprintf(sb->key_id, sizeof(sb->key_id), "%s", c->key_id);
 	snprintf(sb->template_id, sizeof(sb->template_id), "%s",
 		 req->template_id ? req->template_id : "base");
 	if (kv_copy(req->env, req->nenv, &sb->env) < 0 ||
 	    kv_copy(req->metadata, req->nmeta, &sb->metadata) < 0) {
-		sb_unref(sb);
-		return aj_err_set(e, AJ_EINTERNAL, ENOMEM, "out of memory");
+		aj_err_set(e, AJ_EINTERNAL, ENOMEM, "out of memory");
+		goto fail;
 	}
 	sb->nenv = req->nenv;
 	sb->nmeta = req->nmeta;
-	if (create_locked_checks(m, c, sb, e) < 0) {
-		sb_unref(sb);
-		return -1;
-	}
-	if (sb_start_jail(m, sb, e) < 0)
+	if (create_locked_checks(m, c, sb, e) < 0)
 		goto fail;
-	sb->created_ms = now_ms();
-	sb->expires_ms = sb->created_ms + clamp_timeout(&m->cfg, req->timeout_s) * 1000;
-	if (pump_add_sandbox(m->pump, sb, e) < 0 || create_record(m, c, sb, e) < 0) {
+	if (sb->root_fd < 0 && sb_spawn(m, sb, e) < 0) {
 		sb_destroy(m, sb, "create failed");
 		sb_unref(sb);
 		return -1;
 	}
+	sb->created_ms = now_ms();
+	pthread_mutex_lock(&sb->lock);
+	sb->expires_ms = sb->created_ms + clamp_timeout(&m->cfg, req->timeout_s) * 1000;
+	pthread_mutex_unlock(&sb->lock);
+	if (create_record(m, c, sb, e) < 0) {
+		sb_destroy(m, sb, "create failed");
+		sb_unref(sb);
+		return -1;
+	}
+	atomic_store(&sb->visible, true);
 	info_from_sandbox(sb, out);
 	pthread_mutex_lock(&m->lock);
 	m->metrics.sandboxes_created++;
@@ -596,15 +639,10 @@ static int create_new(struct box_mgr *m, const struct box_caller *c,
 		 (ts1.tv_sec - ts0.tv_sec) * 1e3 + (ts1.tv_nsec - ts0.tv_nsec) / 1e6);
 	pthread_cond_signal(&m->cond);
 	pthread_mutex_unlock(&m->lock);
-	(void)t0;
 	sb_unref(sb);
 	return 0;
 fail:
-	pthread_mutex_lock(&m->lock);
-	bool was = table_remove(m, sb);
-	pthread_mutex_unlock(&m->lock);
-	if (was)
-		sb_unref(sb);
+	sb_discard(m, sb);
 	sb_unref(sb);
 	return -1;
 }
@@ -742,14 +780,8 @@ void sb_destroy(struct box_mgr *m, struct sandbox *sb, const char *reason)
 	if (!was)
 		return; /* someone else is destroying it */
 
-	pthread_mutex_lock(&sb->lock);
-	sb->dead = true;
-	for (struct proc *p = sb->procs; p; p = p->next)
-		pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&sb->lock);
+	sb_discard(m, sb);
 	struct aj_err e;
-	if (sb->jail.pid > 0 && launcher_destroy(m->launcher, sb->id, &e) < 0)
-		fprintf(stderr, "agentjail: destroy %s: %s\n", sb->id, e.msg);
 	if (sb->created_ms &&
 	    store_sandbox_end(m->store, sb->id, now_ms(), reason, &e) < 0)
 		fprintf(stderr, "agentjail: record end of %s: %s\n", sb->id, e.msg);
@@ -829,7 +861,7 @@ static void *reaper_main(void *arg)
 		const char *why = NULL;
 		for (size_t i = 0; i < m->nboxes && !victim; i++) {
 			struct sandbox *sb = m->boxes[i];
-			if (sb->root_fd < 0)
+			if (!atomic_load(&sb->visible))
 				continue; /* still starting */
 			pthread_mutex_lock(&sb->lock);
 			int64_t exp = sb->expires_ms;
@@ -1041,4 +1073,25 @@ int box_audit_list(struct box_mgr *m, const struct box_caller *c,
 	if (c->role != ROLE_ADMIN)
 		scoped.tenant = c->tenant;
 	return store_audit_list(m->store, &scoped, out, n, e);
+}
+
+int box_auth_sandbox(struct box_mgr *m, const char *id, enum box_token kind,
+		     const char *token, struct box_caller *out,
+		     struct aj_err *e)
+{
+	struct box_caller any = { .role = ROLE_ADMIN };
+	struct sandbox *sb;
+	if (!id || sb_lookup(m, &any, id, &sb, NULL) < 0)
+		return aj_err_set(e, AJ_ENOTFOUND, 0, "sandbox '%.40s' not found", id ? id : "");
+	const char *want = kind == BOX_TOKEN_ENVD ? sb->envd_token : sb->traffic_token;
+	size_t n = strlen(want);
+	int ok = token && strlen(token) == n && aj_ct_equal(token, want, n);
+	if (ok) {
+		memset(out, 0, sizeof(*out));
+		memcpy(out->key_id, sb->key_id, sizeof(out->key_id));
+		memcpy(out->tenant, sb->tenant, sizeof(out->tenant));
+		out->role = ROLE_USER;
+	}
+	sb_unref(sb);
+	return ok ? 0 : aj_err_set(e, AJ_EAUTH, 0, "wrong or missing access token for sandbox '%.40s'", id);
 }

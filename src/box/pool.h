@@ -6,9 +6,13 @@
 #include "box/sandbox.h"
 
 int pool_start(struct box_mgr *m, struct pool **out, struct aj_err *e);
+/* Discards every pooled sandbox. */
 void pool_stop(struct pool *p);
-/* Hand a ready jail of sb->shape over to sb (its id becomes the pooled
- * one's).  0 on a hit, -1 if none is ready. */
-int pool_take(struct pool *p, struct sandbox *sb);
+/* A started sandbox of this shape (with a reference), or NULL if none is
+ * ready.  Nothing has run in it but, when configured, the python driver of
+ * its default context; with_env asks for that to be dropped, since the
+ * sandbox env must reach the interpreter. */
+struct sandbox *pool_take(struct pool *p, const struct box_shape *shape,
+			  bool with_env);
 
 #endif

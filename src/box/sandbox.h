@@ -53,6 +53,7 @@ struct proc {
 	size_t nenv;
 	bool background;
 	bool consume;       /* a driver: the reader takes data away */
+	bool internal;      /* ours (a code-context driver): not listed */
 
 	enum proc_state state;
 	pid_t pid;
@@ -90,16 +91,20 @@ struct sandbox {
 	char traffic_token[48];
 	struct launched jail;  /* pid, ctl_fd, host ids */
 	int root_fd;           /* O_PATH of the sandbox's / */
-	unsigned slot;         /* host id slot */
+	unsigned slot;         /* host id slot (has_slot) */
+	bool has_slot;
+	atomic_bool visible;   /* created and recorded: callers may see it */
 
 	pthread_mutex_t lock;
 	/* guarded by lock */
 	int64_t expires_ms;
 	bool dead;             /* supervisor gone or being destroyed */
+	bool killed;           /* its jail was torn down (sb_discard) */
 	uint64_t next_req;
 	struct proc *procs;
 	uint64_t oom_kills_seen;
 	struct box_ctx *ctxs;  /* code contexts, see contexts.c */
+	bool ctx_warm;         /* pool: a python context was started early */
 };
 
 struct box_mgr {
@@ -164,6 +169,7 @@ struct proc_start {
 	bool want_events;           /* fd 3 event pipe (drivers) */
 	bool background;
 	bool consume;
+	bool internal;
 	int64_t timeout_ms;         /* <= 0: none */
 	uint64_t limit;
 	const char *cmd;
@@ -182,9 +188,20 @@ void sb_remove_proc(struct sandbox *sb, struct proc *p);
 /* A new sandbox object with a fresh id and tokens, not yet started. */
 struct sandbox *sb_alloc(struct box_mgr *m, const char *tenant,
 			 const struct box_shape *shape);
-/* Build its jail through the launcher and pin its root. */
+/* Build its jail through the launcher, pin its root, hand its socket to
+ * the pump. */
 int sb_spawn(struct box_mgr *m, struct sandbox *sb, struct aj_err *e);
+/* Tear its jail down and release its host id; it stays allocated for the
+ * references still held.  For sandboxes outside the table (pool). */
+void sb_discard(struct box_mgr *m, struct sandbox *sb);
 void box_shape_limits(const struct box_shape *s, struct jail_limits *lim);
+
+/* Code contexts (contexts.c): free the list when the sandbox goes. */
+void sb_free_contexts(struct sandbox *sb);
+/* Stop and forget every context (a pooled sandbox given a custom env). */
+void sb_drop_contexts(struct sandbox *sb);
+/* Start the default python context ahead of the first cell (pool). */
+int sb_warm_python(struct sandbox *sb, struct aj_err *e);
 
 /* Destroy a sandbox: kill its jail, end its row, audit it (manager.c). */
 void sb_destroy(struct box_mgr *m, struct sandbox *sb, const char *reason);

@@ -311,6 +311,24 @@ static const char sql_wal[] = "PRAGMA journal_mode=WAL";
 static const char sql_settings[] = "PRAGMA synchronous=FULL;"
 				   "PRAGMA foreign_keys=ON;";
 
+/* Switching a new database to WAL needs an exclusive lock, and SQLite
+ * reports SQLITE_BUSY for it without calling the busy handler when
+ * another process is opening the same new database; so retry here, for
+ * as long as the busy timeout would have waited. */
+static int step_retrying(sqlite3_stmt *s)
+{
+	const struct timespec pause = { 0, 10 * 1000 * 1000 };
+	int rc = sqlite3_step(s);
+	for (int i = 0; i < BUSY_TIMEOUT_MS / 10; i++) {
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			break;
+		sqlite3_reset(s);
+		nanosleep(&pause, NULL);
+		rc = sqlite3_step(s);
+	}
+	return rc;
+}
+
 static int configure(struct store *st, struct aj_err *e)
 {
 	sqlite3_extended_result_codes(st->db, 1);
@@ -320,7 +338,7 @@ static int configure(struct store *st, struct aj_err *e)
 	sqlite3_stmt *s = store_stmt(st, sql_wal, e);
 	if (!s)
 		return -1;
-	int rc = sqlite3_step(s);
+	int rc = step_retrying(s);
 	bool wal = rc == SQLITE_ROW &&
 		   sqlite3_stricmp((const char *)sqlite3_column_text(s, 0),
 				   "wal") == 0;

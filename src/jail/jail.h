@@ -134,6 +134,9 @@ struct jail_cgroup; /* private to cgroup.c */
 
 struct jail {
 	pid_t pid;              /* host pid of the jail's PID 1 */
+	int pidfd;              /* pidfd of PID 1 (race-free kill and wait;
+				   poll it to learn that the jail ended);
+				   -1 once jail_destroy closed it */
 	uid_t host_uid;         /* host uid/gid the sandbox user maps to */
 	gid_t host_gid;
 	struct jail_cgroup *cg; /* NULL if cgroups were unavailable */
