@@ -12,6 +12,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "run one command in a fresh sandbox and exit" },
+	{ "serve", cmd_serve, "serve the sandbox API over HTTP" },
 	{ "keys", cmd_keys, "create, list and revoke API keys" },
 	{ "audit", cmd_audit, "verify the audit log's hash chain, list records" },
 	{ "mcp", cmd_mcp, "serve MCP on stdin/stdout for a local client" },

@@ -1,0 +1,78 @@
+/* metrics.c - GET /healthz (no key) and GET /metrics (Prometheus text
+ * exposition format, any valid key). */
+#include <stdlib.h>
+
+#include "api/internal.h"
+
+enum MHD_Result h_healthz(struct api_req *r)
+{
+	return api_reply_json(r, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+}
+
+static void counter(struct aj_buf *b, const char *name, const char *help,
+		    uint64_t v)
+{
+	aj_buf_appendf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
+		       name, name, (unsigned long long)v);
+}
+
+/* A latency histogram kept in ms, exposed in seconds. */
+static void histogram(struct aj_buf *b, const char *name, const char *help,
+		      const struct box_histogram *h)
+{
+	aj_buf_appendf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (int i = 0; i < BOX_LAT_BUCKETS; i++)
+		aj_buf_appendf(b, "%s_bucket{le=\"%g\"} %llu\n", name,
+			       box_lat_bounds_ms[i] / 1000.0,
+			       (unsigned long long)h->buckets[i]);
+	aj_buf_appendf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
+		       name, (unsigned long long)h->count, name, h->sum_ms / 1000.0,
+		       name, (unsigned long long)h->count);
+}
+
+static void execs(struct aj_buf *b, const struct box_metrics *m)
+{
+	static const char *const outcome[] = { "ok", "failed", "timeout", "oom", "error" };
+	const uint64_t v[] = { m->execs_ok, m->execs_failed, m->execs_timed_out,
+			       m->execs_oom, m->execs_error };
+	aj_buf_appendf(b, "# HELP agentjail_execs_total Commands run, by outcome.\n"
+			  "# TYPE agentjail_execs_total counter\n");
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		aj_buf_appendf(b, "agentjail_execs_total{outcome=\"%s\"} %llu\n",
+			       outcome[i], (unsigned long long)v[i]);
+}
+
+enum MHD_Result h_metrics(struct api_req *r)
+{
+	struct box_metrics m;
+	struct aj_buf b = { 0 };
+	box_metrics_get(api_mgr(r), &m);
+	aj_buf_appendf(&b, "# HELP agentjail_sandboxes_active Sandboxes running now.\n"
+			   "# TYPE agentjail_sandboxes_active gauge\n"
+			   "agentjail_sandboxes_active %llu\n",
+		       (unsigned long long)m.sandboxes_active);
+	counter(&b, "agentjail_sandboxes_created_total", "Sandboxes created.",
+		m.sandboxes_created);
+	counter(&b, "agentjail_sandboxes_destroyed_total",
+		"Sandboxes ended (destroyed, expired or lost).", m.sandboxes_destroyed);
+	counter(&b, "agentjail_sandboxes_expired_total",
+		"Sandboxes ended by their timeout.", m.sandboxes_expired);
+	execs(&b, &m);
+	counter(&b, "agentjail_pool_hits_total", "Creates served from the warm pool.",
+		m.pool_hits);
+	counter(&b, "agentjail_pool_misses_total", "Creates that built a new jail.",
+		m.pool_misses);
+	histogram(&b, "agentjail_create_seconds", "Time to create a sandbox.",
+		  &m.create_latency);
+	histogram(&b, "agentjail_exec_seconds", "Wall time of foreground commands.",
+		  &m.exec_latency);
+	if (!b.data)
+		return api_reply_errf(r, AJ_EINTERNAL, "out of memory");
+	size_t n = b.len;
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(n, aj_buf_steal(&b), MHD_RESPMEM_MUST_FREE);
+	if (resp)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"text/plain; version=0.0.4");
+	return api_reply(r, MHD_HTTP_OK, resp);
+}

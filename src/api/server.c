@@ -1,0 +1,203 @@
+/* server.c - the libmicrohttpd daemon: one thread per connection (at most
+ * max_connections of them), idle clients dropped after idle_timeout_s,
+ * poll() rather than select() so descriptor numbers past 1024 (sandboxes
+ * hold many) are fine.  Each request is an api_req created when its
+ * request line arrives and freed when it completes. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+
+#define DEFAULT_MAX_CONNECTIONS 512
+#define DEFAULT_IDLE_TIMEOUT_S 120
+
+/* Called with the request target as sent (before any decoding): the
+ * request object starts here. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct api_req *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	r->srv = cls;
+	r->conn = conn;
+	r->uri = strdup(uri);
+	if (!r->uri) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *data,
+				  size_t *size, void **con_cls)
+{
+	(void)cls;
+	(void)conn;
+	(void)url;
+	(void)version;
+	struct api_req *r = *con_cls;
+	if (!r)
+		return MHD_NO; /* out of memory at on_uri */
+	if (!r->begun) {
+		r->begun = true;
+		r->method = method;
+		return router_begin(r);
+	}
+	if (*size) {
+		size_t n = *size;
+		*size = 0;
+		return router_body(r, data, n);
+	}
+	return router_finish(r);
+}
+
+static void log_request(const struct api_req *r,
+			enum MHD_RequestTerminationCode how)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - r->t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - r->t0.tv_nsec) / 1e6;
+	int plen = (int)strcspn(r->uri, "?");
+	if (r->answered)
+		fprintf(stderr, "%s %.*s %u %.1fms%s\n", r->method ? r->method : "-",
+			plen, r->uri, r->status, ms,
+			how == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (cut)");
+	else
+		fprintf(stderr, "%s %.*s - %.1fms (client gone)\n",
+			r->method ? r->method : "-", plen, r->uri, ms);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode how)
+{
+	struct api_server *s = cls;
+	(void)conn;
+	struct api_req *r = *con_cls;
+	if (!r)
+		return;
+	if (s->cfg.log_requests)
+		log_request(r, how);
+	req_free(r);
+	*con_cls = NULL;
+}
+
+/* ---- listening address -------------------------------------------------------- */
+
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+	}
+	return false;
+}
+
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
+		   struct aj_err *e)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
+	struct addrinfo *res = NULL;
+	char ps[8];
+	snprintf(ps, sizeof(ps), "%u", (unsigned)port);
+	int rc = getaddrinfo(host && *host ? host : NULL, ps, &hints, &res);
+	if (rc != 0)
+		return aj_err_set(e, AJ_EINVAL, 0, "cannot resolve '%s': %s",
+				  host, gai_strerror(rc));
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* ---- start / stop ------------------------------------------------------------ */
+
+static int check(const struct api_config *cfg, struct sockaddr_storage *ss,
+		 struct aj_err *e)
+{
+	if (resolve(cfg->host, cfg->port, ss, e) < 0)
+		return -1;
+	if (cfg->no_auth && !is_loopback(ss))
+		return aj_err_set(e, AJ_EINVAL, 0,
+				  "--no-auth is only allowed on a loopback address, not '%s'",
+				  cfg->host);
+	return 0;
+}
+
+int api_check_config(const struct api_config *cfg, struct aj_err *e)
+{
+	struct sockaddr_storage ss;
+	return check(cfg, &ss, e);
+}
+
+int api_start(struct box_mgr *m, const struct api_config *cfg,
+	      struct api_server **out, struct aj_err *e)
+{
+	struct sockaddr_storage ss;
+	if (check(cfg, &ss, e) < 0)
+		return -1;
+	struct api_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return aj_err_set(e, AJ_EINTERNAL, ENOMEM, "out of memory");
+	s->cfg = *cfg;
+	s->mgr = m;
+	if (!s->cfg.max_connections)
+		s->cfg.max_connections = DEFAULT_MAX_CONNECTIONS;
+	if (!s->cfg.idle_timeout_s)
+		s->cfg.idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
+	/* A client that vanishes mid-response, or a command that closes its
+	 * stdin while we write to it, must give EPIPE, never kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
+			 MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s->daemon = MHD_start_daemon(
+		flags, cfg->port, NULL, NULL, on_request, s,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_timeout_s,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
+		MHD_OPTION_END);
+	if (!s->daemon) {
+		int err = errno;
+		free(s);
+		return aj_err_set(e, AJ_EUNAVAIL, err, "cannot listen on %s:%u: %s",
+				  cfg->host, (unsigned)cfg->port, strerror(err));
+	}
+	const union MHD_DaemonInfo *di =
+		MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : cfg->port;
+	*out = s;
+	return 0;
+}
+
+uint16_t api_port(const struct api_server *s)
+{
+	return s->port;
+}
+
+void api_stop(struct api_server *s)
+{
+	if (!s)
+		return;
+	/* Returns once every connection thread has ended; a streaming
+	 * response notices its socket shut down and ends too. */
+	MHD_stop_daemon(s->daemon);
+	free(s);
+}
