@@ -41,6 +41,14 @@ function waitForLine(proc, pattern, ms) {
   });
 }
 
+// What a sanitizer build prints when it finds something.
+const SANITIZER = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/;
+
+function checkSanitizer(what, stderr) {
+  const i = stderr.search(SANITIZER);
+  if (i >= 0) throw new Error(`${what}: sanitizer report:\n${stderr.slice(i, i + 4000)}`);
+}
+
 function stopProcess(proc) {
   return new Promise((resolve) => {
     if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode);
@@ -59,6 +67,8 @@ export async function startServer({ noAuth = false } = {}) {
   const args = ['serve', '--listen', '127.0.0.1:0', '--state', state, '--quiet'];
   if (noAuth) args.push('--no-auth');
   const proc = spawn(AGENTJAIL, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (c) => { stderr += c; });
   const m = await waitForLine(proc, /listening on (http:\/\/[^\s]+)/, 15000);
   const base = m[1];
   const key = noAuth ? null : readFileSync(path.join(state, 'admin.key'), 'utf8').trim();
@@ -67,9 +77,11 @@ export async function startServer({ noAuth = false } = {}) {
     url: `${base}/mcp`,
     key,
     state,
+    // The exit status; throws if a sanitizer build reported anything.
     async stop() {
       const code = await stopProcess(proc);
       rmSync(state, { recursive: true, force: true });
+      checkSanitizer('agentjail serve', stderr);
       return code;
     },
   };
@@ -112,8 +124,10 @@ export async function connectStdio() {
     transport,
     state,
     stderr: () => stderr,
+    // Ends stdin (the server exits); throws on a sanitizer report.
     async close() {
       await client.close();
+      checkSanitizer('agentjail mcp', stderr);
     },
     cleanup() {
       rmSync(state, { recursive: true, force: true });
