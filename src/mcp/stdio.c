@@ -129,15 +129,18 @@ static int read_loop(struct mcp_session *s, const struct mcp_out *out,
 	return rc;
 }
 
-/* End of input: let running calls finish (a piped script gets its
- * answers), unless stop_fd says to stop now. */
-static void drain_calls(struct mcp_session *s, int stop_fd)
+/* End of input: let running calls finish, so a piped script still gets
+ * its answers - unless a signal says stop, or nobody reads stdout any
+ * more (the client is gone: poll reports an error on our end of it). */
+static void drain_calls(struct mcp_session *s, int out_fd, int stop_fd)
 {
-	while (!mcp_session_wait_idle(s, 200)) {
-		struct pollfd pf = { .fd = stop_fd, .events = POLLIN };
-		if (stop_fd >= 0 && poll(&pf, 1, 0) > 0)
+	do {
+		struct pollfd pf[2] = { { .fd = out_fd, .events = 0 },
+					{ .fd = stop_fd, .events = POLLIN } };
+		if (poll(pf, stop_fd >= 0 ? 2 : 1, 0) > 0 &&
+		    (pf[0].revents & (POLLERR | POLLHUP) || pf[1].revents))
 			return;
-	}
+	} while (!mcp_session_wait_idle(s, 200));
 }
 
 int mcp_stdio_run(struct mcp_server *srv, const struct box_caller *caller,
@@ -153,7 +156,7 @@ int mcp_stdio_run(struct mcp_server *srv, const struct box_caller *caller,
 	}
 	int rc = read_loop(s, &out, in_fd, stop_fd);
 	if (rc == 0)
-		drain_calls(s, stop_fd);
+		drain_calls(s, out_fd, stop_fd);
 	mcp_session_close(s);
 	pthread_mutex_destroy(&w.lock);
 	return rc;

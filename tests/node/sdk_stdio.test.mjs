@@ -98,3 +98,26 @@ test('stdio: malformed lines get JSON-RPC errors and the session goes on', async
   assert.deepEqual(byId(6).result, {});
   assert.equal(lines.length, 7); // nothing for the notification
 });
+
+test('stdio: SIGTERM stops a running command and exits at once', async () => {
+  const state = tempDir('term');
+  const p = spawn(AGENTJAIL, ['mcp', '--state', state], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (c) => { out += c; });
+  const exited = new Promise((r) => p.on('exit', (code, sig) => r({ code, sig })));
+  p.stdin.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}\n');
+  p.stdin.write('{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"run_command","arguments":{"command":"sleep 30"}}}\n');
+  const end = Date.now() + 5000;
+  while (!/created sandbox (\S+)/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  const id = out.match(/created sandbox (\S+)/)[1];
+  await new Promise((r) => setTimeout(r, 300)); // let sleep start
+  const t0 = Date.now();
+  p.kill('SIGTERM');
+  const { code } = await exited;
+  assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+  assert.equal(code, 0);
+  const actions = auditActions(state, id);
+  rmSync(state, { recursive: true, force: true });
+  assert.ok(actions.includes('process.signal'), actions.join(' '));
+  assert.ok(actions.includes('sandbox.destroy'), actions.join(' '));
+});
