@@ -18,6 +18,7 @@
 #include "api/api.h"
 #include "box/box.h"
 #include "cli/cli.h"
+#include "mcp/http.h"
 #include "util/crypto.h"
 #include "util/parse.h"
 
@@ -204,13 +205,25 @@ static int bootstrap_key(struct box_mgr *m, const char *state)
 
 /* ---- the command ------------------------------------------------------------------- */
 
-static int run_server(struct box_mgr *m, const struct api_config *ac,
+static int run_server(struct box_mgr *m, const struct api_config *base,
 		      const sigset_t *stop)
 {
 	struct api_server *srv;
 	struct aj_err e;
+	/* MCP (Streamable HTTP) at /mcp, on the same daemon and keys */
+	struct mcp_http *mcp;
+	struct mcp_http_config mc = { .mgr = m, .listen_host = base->host };
+	if (mcp_http_start(&mc, &mcp, &e) < 0) {
+		fprintf(stderr, "agentjail serve: %s\n", e.msg);
+		return 1;
+	}
+	struct api_config cfg = *base;
+	cfg.mounts = mcp_http_mount(mcp);
+	cfg.nmounts = 1;
+	const struct api_config *ac = &cfg;
 	if (api_start(m, ac, &srv, &e) < 0) {
 		fprintf(stderr, "agentjail serve: %s\n", e.msg);
+		mcp_http_stop(mcp);
 		return 1;
 	}
 	bool v6 = strchr(ac->host, ':') != NULL;
@@ -226,6 +239,7 @@ static int run_server(struct box_mgr *m, const struct api_config *ac,
 	sigwait(stop, &sig);
 	fprintf(stderr, "agentjail: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
 	api_stop(srv);
+	mcp_http_stop(mcp);
 	return 0;
 }
 
