@@ -250,6 +250,12 @@ static void code_verdict(const struct box_code_result *r, json_t *j,
 		json_object_set_new(j, "error", json_string(msg));
 }
 
+/* Polled while the cell is silent: a cancelled call interrupts it. */
+static int code_is_cancelled(void *ctx)
+{
+	return call_cancelled(ctx);
+}
+
 int tool_run_code(struct mcp_call *c, json_t *args, struct tool_out *out)
 {
 	char box[40];
@@ -266,7 +272,7 @@ int tool_run_code(struct mcp_call *c, json_t *args, struct tool_out *out)
 		.timeout_ms = timeout,
 	};
 	struct box_code_sink sink = { code_on_output, code_on_result,
-				      code_on_error, c };
+				      code_on_error, code_is_cancelled, c };
 	struct box_code_result r;
 	memset(&r, 0, sizeof(r));
 	if (box_code_run(call_mgr(c), call_caller(c), box, &req, &sink, &r, &e) < 0) {
