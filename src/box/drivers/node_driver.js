@@ -16,6 +16,10 @@
 // (vm's breakOnSigint) and abandons a cell that waits on a promise.
 // Synchronous code that runs later from the event loop (after an await, in a
 // timer) cannot be stopped; the manager's escalation to SIGKILL covers that.
+// Everything of ours lives in this function's scope: cells run in the
+// global scope (REPL mode), where a top-level let/const of the driver would
+// collide with a cell's declaration of the same name.
+(function driver() {
 'use strict';
 const fs = require('fs');
 const inspector = require('inspector');
@@ -324,3 +328,4 @@ input.on('end', () => {
 });
 
 emit({ type: 'ready', language: 'javascript', pid: process.pid });
+})();
