@@ -60,6 +60,9 @@ struct box_mgr *api_mgr(const struct api_req *r);
 const struct box_caller *api_caller(const struct api_req *r);
 struct MHD_Connection *api_conn(const struct api_req *r);
 const char *api_method(const struct api_req *r);
+/* The data pointer of the mount whose route matched (NULL for native
+ * routes). */
+void *api_mount_data(const struct api_req *r);
 
 /* A {name} of the route's pattern, percent-decoded (never NULL when the
  * pattern has it; "*" names the rest of the path). */

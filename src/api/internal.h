@@ -55,6 +55,7 @@ struct api_req {
 	char *path;     /* decoded path, owned */
 	const char *method;
 	const struct api_route *route;
+	void *mount_data;   /* of the mount the route came from */
 	const char *param_names[API_MAX_PARAMS];
 	size_t param_name_len[API_MAX_PARAMS];
 	char *params[API_MAX_PARAMS];

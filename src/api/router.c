@@ -77,6 +77,8 @@ unsigned router_match(struct api_req *r, char *allow, size_t allowlen)
 				continue;
 			if (strcmp(tab[i].method, r->method) == 0) {
 				r->route = &tab[i];
+				r->mount_data = t < r->srv->cfg.nmounts
+							? r->srv->cfg.mounts[t].data : NULL;
 				return match(tab[i].pattern, r->path, r) ? 0 : MHD_HTTP_BAD_REQUEST;
 			}
 			int k = snprintf(allow + used, allowlen - used, "%s%s",

@@ -713,7 +713,10 @@ static void record_exec(struct box_mgr *m, const struct box_caller *c,
 	snprintf(r.action, sizeof(r.action), "%s",
 		 p->background ? "sandbox.exec_background" : "sandbox.exec");
 	snprintf(r.sandbox_id, sizeof(r.sandbox_id), "%s", sb->id);
-	snprintf(r.outcome, sizeof(r.outcome), "%s", res->error ? "start_failed" : "ok");
+	/* a command that could not start (no such program, bad cwd) is the
+	 * caller's mistake; one that ran is "ok" whatever its exit status */
+	snprintf(r.outcome, sizeof(r.outcome), "%s",
+		 aj_code_name(res->error ? AJ_EINVAL : AJ_OK));
 	json_t *d = json_pack("{s:s,s:s,s:i}", "exec_id", p->exec_id,
 			      "command", p->cmd, "exit_code", res->exit_code);
 	r.detail = json_dumps(d, JSON_COMPACT);
@@ -763,7 +766,7 @@ static int exec_validate(const struct box_config *cfg, const struct box_exec *r,
 		return aj_err_set(e, AJ_EINVAL, 0, "timeout_ms must not be negative");
 	if (r->cwd && strlen(r->cwd) > 4096)
 		return aj_err_set(e, AJ_EINVAL, 0, "cwd is too long");
-	return 0;
+	return box_kv_validate("env", r->env, r->nenv, true, e);
 }
 
 static int exec_run(struct box_mgr *m, const struct box_caller *c,

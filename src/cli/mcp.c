@@ -76,27 +76,6 @@ static int make_dirs(const char *path)
 	return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Two servers on one state dir would each think they own its sandboxes:
- * hold a lock for the life of the process. */
-static int lock_state_dir(const char *dir)
-{
-	char path[PATH_MAX + 16];
-	if (snprintf(path, sizeof(path), "%s/mcp.lock", dir) >= (int)sizeof(path))
-		return -1;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "agentjail mcp: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		fprintf(stderr, "agentjail mcp: another agentjail mcp is using %s; "
-			"give each client its own --state directory\n", dir);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Keep the protocol on private descriptors and point 0 and 1 elsewhere, so
  * nothing else in the process (or a child) can read our input or write
  * into the protocol stream. */
@@ -211,10 +190,8 @@ int cmd_mcp(int argc, char **argv)
 		return 1;
 	}
 	int in, out;
-	int lock = lock_state_dir(state);
-	if (lock < 0 || take_stdio(&in, &out) < 0)
+	if (take_stdio(&in, &out) < 0)
 		return 1;
-	rc = serve(state, in, out);
-	close(lock);
-	return rc;
+	/* the manager refuses a state dir another agentjail is using */
+	return serve(state, in, out);
 }

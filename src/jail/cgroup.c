@@ -684,3 +684,28 @@ int jail_sweep_stale(struct aj_err *e)
 	free(lay);
 	return removed;
 }
+
+int jail_remove_named(const char *name, struct aj_err *e)
+{
+	struct layout *lay = calloc(1, sizeof(*lay));
+	if (!lay)
+		return aj_err_sys(e, AJ_EINTERNAL, "remove cgroup");
+	if (discover(lay) < 0) {
+		free(lay);
+		return aj_err_sys(e, AJ_EINTERNAL, "remove cgroup: mountinfo");
+	}
+	int removed = 0;
+	for (int i = 0; i < lay->n; i++) {
+		struct hier h = lay->h[i];
+		if (snprintf(h.dir, sizeof(h.dir), "%s/" PARENT_DIR "/%s", lay->h[i].dir,
+			     name) >= (int)sizeof(h.dir))
+			continue;
+		struct stat st;
+		if (stat(h.dir, &st) < 0)
+			continue;
+		remove_leaf(&h);
+		removed += stat(h.dir, &st) < 0;
+	}
+	free(lay);
+	return removed;
+}

@@ -58,7 +58,6 @@ struct mcp_http {
 /* The route handlers get no pointer of their own from the router, so the
  * one transport of the process is found here.  Set by mcp_http_start,
  * cleared by mcp_http_stop. */
-static struct mcp_http *instance;
 
 static int64_t mono_ms(void)
 {
@@ -530,7 +529,7 @@ static enum MHD_Result post_message(struct api_req *r, struct mcp_http *h,
 
 static enum MHD_Result post_run(struct api_req *r)
 {
-	struct mcp_http *h = instance;
+	struct mcp_http *h = api_mount_data(r);
 	struct aj_buf *b = api_ctx(r);
 	enum MHD_Result rc = MHD_NO;
 	if (check_origin(r, h, &rc) < 0 || check_post_headers(r, &rc) < 0)
@@ -553,7 +552,7 @@ static enum MHD_Result post_run(struct api_req *r)
 static enum MHD_Result get_run(struct api_req *r)
 {
 	enum MHD_Result rc = MHD_NO;
-	if (check_origin(r, instance, &rc) < 0)
+	if (check_origin(r, api_mount_data(r), &rc) < 0)
 		return rc;
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -565,7 +564,7 @@ static enum MHD_Result get_run(struct api_req *r)
 
 static enum MHD_Result delete_run(struct api_req *r)
 {
-	struct mcp_http *h = instance;
+	struct mcp_http *h = api_mount_data(r);
 	enum MHD_Result rc = MHD_NO;
 	if (check_origin(r, h, &rc) < 0)
 		return rc;
@@ -590,8 +589,6 @@ static const struct api_route routes[] = {
 int mcp_http_start(const struct mcp_http_config *cfg, struct mcp_http **out,
 		   struct aj_err *e)
 {
-	if (instance)
-		return aj_err_set(e, AJ_ECONFLICT, 0, "the MCP transport is already running");
 	struct mcp_http *h = calloc(1, sizeof(*h));
 	if (!h)
 		return aj_err_set(e, AJ_EINTERNAL, ENOMEM, "out of memory");
@@ -603,6 +600,7 @@ int mcp_http_start(const struct mcp_http_config *cfg, struct mcp_http **out,
 	snprintf(h->listen, sizeof(h->listen), "%s", cfg->listen_host ? cfg->listen_host : "");
 	h->mount.routes = routes;
 	h->mount.nroutes = sizeof(routes) / sizeof(routes[0]);
+	h->mount.data = h;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -622,7 +620,6 @@ int mcp_http_start(const struct mcp_http_config *cfg, struct mcp_http **out,
 		free(h);
 		return -1;
 	}
-	instance = h;
 	*out = h;
 	return 0;
 }
@@ -653,6 +650,5 @@ void mcp_http_stop(struct mcp_http *h)
 	free(h->v);
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
-	instance = NULL;
 	free(h);
 }

@@ -54,7 +54,7 @@ test('stdio: a second process on the same state dir is refused', async () => {
       p.on('exit', (code) => resolve({ code, err }));
     });
     assert.equal(out.code, 1);
-    assert.match(out.err, /another agentjail mcp is using/);
+    assert.match(out.err, /is in use by another agentjail/);
     await a.client.ping(); // the first one is unharmed
   } finally {
     await a.close();

@@ -333,6 +333,24 @@ static void disk_quota(void **state)
 	free(s);
 }
 
+static void state_dir_has_one_owner(void **state)
+{
+	struct fixture *f = *state;
+	struct box_config cfg;
+	struct box_mgr *second = NULL;
+	struct aj_err e;
+	box_config_defaults(&cfg);
+	cfg.state_dir = f->dir;
+	assert_int_equal(box_mgr_open(&cfg, &second, &e), -1);
+	assert_int_equal(e.code, AJ_ECONFLICT);
+	assert_null(second);
+	/* and the first one's sandbox was not ended by the attempt */
+	struct box_exec_result r;
+	run_sh(f, "echo alive", &r);
+	assert_string_equal(r.out[0], "alive\n");
+	box_exec_result_free(&r);
+}
+
 static void destroy_cleans_up(void **state)
 {
 	struct fixture *f = *state;
@@ -363,6 +381,7 @@ int main(void)
 		cmocka_unit_test(files_roundtrip),
 		cmocka_unit_test(files_stay_inside),
 		cmocka_unit_test(disk_quota),
+		cmocka_unit_test(state_dir_has_one_owner),
 		cmocka_unit_test(destroy_cleans_up),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
