@@ -13,53 +13,16 @@
 
 #include "box/box.h"
 #include "util/crypto.h"
-
-struct fixture {
-	char dir[64];
-	struct box_mgr *m;
-	struct box_caller me;
-	char id[40];
-};
+#include "box_fixture.h"
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct box_config cfg;
-	struct aj_err e;
-	strcpy(f->dir, "/tmp/aj-test-ctx-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	box_config_defaults(&cfg);
-	cfg.state_dir = f->dir;
-	if (box_mgr_open(&cfg, &f->m, &e) < 0) {
-		fprintf(stderr, "box_mgr_open: %s\n", e.msg);
-		return -1;
-	}
-	strcpy(f->me.tenant, "acme");
-	strcpy(f->me.key_id, "key_test");
-	f->me.role = ROLE_USER;
-	struct box_create req = { 0 };
-	struct box_info info;
-	if (box_create(f->m, &f->me, &req, &info, &e) < 0) {
-		fprintf(stderr, "box_create: %s\n", e.msg);
-		return -1;
-	}
-	strcpy(f->id, info.id);
-	box_info_free(&info);
-	*state = f;
-	return 0;
+	return (*state = fixture_open(NULL, true)) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
-	box_mgr_close(f->m);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return fixture_close(*state);
 }
 
 static void cell(struct fixture *f, enum box_lang lang, const char *code,
