@@ -64,6 +64,15 @@ struct box_caller {
 int box_auth(struct box_mgr *m, const char *secret, struct box_caller *out,
 	     struct aj_err *e);
 
+/* Authenticate a per-sandbox access token (E2B's envd or traffic token,
+ * handed out at create): the caller becomes the sandbox's owner - its
+ * tenant, the creating key, role user.  Constant-time; AJ_EAUTH if the
+ * token is wrong, AJ_ENOTFOUND if there is no such running sandbox. */
+enum box_token { BOX_TOKEN_ENVD, BOX_TOKEN_TRAFFIC };
+int box_auth_sandbox(struct box_mgr *m, const char *id, enum box_token kind,
+		     const char *token, struct box_caller *out,
+		     struct aj_err *e);
+
 /* ---- sandboxes ------------------------------------------------------ */
 
 struct box_kv {

@@ -1074,3 +1074,24 @@ int box_audit_list(struct box_mgr *m, const struct box_caller *c,
 		scoped.tenant = c->tenant;
 	return store_audit_list(m->store, &scoped, out, n, e);
 }
+
+int box_auth_sandbox(struct box_mgr *m, const char *id, enum box_token kind,
+		     const char *token, struct box_caller *out,
+		     struct aj_err *e)
+{
+	struct box_caller any = { .role = ROLE_ADMIN };
+	struct sandbox *sb;
+	if (!id || sb_lookup(m, &any, id, &sb, NULL) < 0)
+		return aj_err_set(e, AJ_ENOTFOUND, 0, "sandbox '%.40s' not found", id ? id : "");
+	const char *want = kind == BOX_TOKEN_ENVD ? sb->envd_token : sb->traffic_token;
+	size_t n = strlen(want);
+	int ok = token && strlen(token) == n && aj_ct_equal(token, want, n);
+	if (ok) {
+		memset(out, 0, sizeof(*out));
+		memcpy(out->key_id, sb->key_id, sizeof(out->key_id));
+		memcpy(out->tenant, sb->tenant, sizeof(out->tenant));
+		out->role = ROLE_USER;
+	}
+	sb_unref(sb);
+	return ok ? 0 : aj_err_set(e, AJ_EAUTH, 0, "wrong or missing access token for sandbox '%.40s'", id);
+}
