@@ -103,6 +103,25 @@ static int stream_kind(struct api_req *r)
 	return strstr(acc, "text/event-stream") ? 2 : 0;
 }
 
+static int fg_started(void *ctx, pid_t pid)
+{
+	running_started(ctx, pid);
+	return 0;
+}
+
+/* Run to the end, registered so that a stopping server can end it. */
+static int run_plain(struct api_req *r, struct exec_args *a,
+		     struct box_exec_result *res, struct aj_err *e)
+{
+	struct api_running x;
+	if (running_begin(r->srv, &x, api_caller(r), a->sandbox_id, e) < 0)
+		return -1;
+	struct box_sink sink = { .on_start = fg_started, .ctx = &x };
+	int rc = box_exec(api_mgr(r), api_caller(r), a->sandbox_id, &a->req, &sink, res, e);
+	running_end(&x);
+	return rc;
+}
+
 enum MHD_Result h_exec(struct api_req *r)
 {
 	struct exec_args a;
@@ -116,8 +135,7 @@ enum MHD_Result h_exec(struct api_req *r)
 	int kind = stream_kind(r);
 	if (kind && !a.req.background)
 		return exec_stream(r, &a, kind == 2);
-	int rc = box_exec(api_mgr(r), api_caller(r), a.sandbox_id, &a.req, NULL,
-			  &res, &e);
+	int rc = run_plain(r, &a, &res, &e);
 	bool background = a.req.background;
 	exec_args_free(&a);
 	if (rc < 0)

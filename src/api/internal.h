@@ -3,6 +3,7 @@
 #ifndef AJ_API_INTERNAL_H
 #define AJ_API_INTERNAL_H
 
+#include <pthread.h>
 #include <time.h>
 
 #include "api/api.h"
@@ -12,12 +13,35 @@
 #define API_MAX_PARAMS 4
 #define API_MAX_QUERY 64
 
+/* A command a request waits for (a plain exec blocks its connection's
+ * thread in box_exec), so api_stop can end it: libmicrohttpd waits for
+ * every connection thread before it lets go. */
+struct api_running {
+	struct api_running *next;
+	struct api_server *srv;
+	const struct box_caller *caller;
+	const char *sandbox_id;
+	pid_t pid; /* 0 until started */
+};
+
 struct api_server {
 	struct api_config cfg; /* the one configuration; mounts borrowed */
 	struct box_mgr *mgr;
 	struct MHD_Daemon *daemon;
 	uint16_t port;
+	pthread_mutex_t lock;  /* guards what follows */
+	bool stopping;
+	struct api_running *running;
 };
+
+/* server.c: register x (caller and sandbox_id must outlive it); -1 with
+ * AJ_EUNAVAIL if the server is stopping. */
+int running_begin(struct api_server *s, struct api_running *x,
+		  const struct box_caller *c, const char *sandbox_id,
+		  struct aj_err *e);
+/* Its pid is known: kill it at once if the server began stopping. */
+void running_started(struct api_running *x, pid_t pid);
+void running_end(struct api_running *x);
 
 struct api_qarg {
 	char *name;

@@ -157,6 +157,11 @@ enum MHD_Result router_begin(struct api_req *r)
 {
 	struct aj_err e = { 0 };
 	char allow[96];
+	pthread_mutex_lock(&r->srv->lock);
+	bool stopping = r->srv->stopping;
+	pthread_mutex_unlock(&r->srv->lock);
+	if (stopping)
+		return api_reply_errf(r, AJ_EUNAVAIL, "the server is stopping");
 	if (req_parse_target(r, &e) < 0)
 		return refuse(r, &e);
 	switch (router_match(r, allow, sizeof(allow))) {

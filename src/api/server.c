@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/internal.h"
 
@@ -123,6 +124,65 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
 	return 0;
 }
 
+/* ---- commands in flight ---------------------------------------------------------- */
+
+int running_begin(struct api_server *s, struct api_running *x,
+		  const struct box_caller *c, const char *sandbox_id,
+		  struct aj_err *e)
+{
+	*x = (struct api_running){ .srv = s, .caller = c, .sandbox_id = sandbox_id };
+	pthread_mutex_lock(&s->lock);
+	bool stopping = s->stopping;
+	if (!stopping) {
+		x->next = s->running;
+		s->running = x;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return stopping ? aj_err_set(e, AJ_EUNAVAIL, 0, "the server is stopping") : 0;
+}
+
+static void kill_running(struct api_server *s, const struct box_caller *c,
+			 const char *id, pid_t pid)
+{
+	struct aj_err e;
+	box_proc_signal(s->mgr, c, id, pid, SIGKILL, &e);
+}
+
+void running_started(struct api_running *x, pid_t pid)
+{
+	pthread_mutex_lock(&x->srv->lock);
+	x->pid = pid;
+	bool kill = x->srv->stopping;
+	pthread_mutex_unlock(&x->srv->lock);
+	if (kill)
+		kill_running(x->srv, x->caller, x->sandbox_id, pid);
+}
+
+void running_end(struct api_running *x)
+{
+	pthread_mutex_lock(&x->srv->lock);
+	for (struct api_running **p = &x->srv->running; *p; p = &(*p)->next) {
+		if (*p == x) {
+			*p = x->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&x->srv->lock);
+}
+
+/* Kill every command a request waits for.  Called with s->stopping set:
+ * none can be added, and one that starts later kills itself.  Killing
+ * under the lock keeps each entry alive while it is used (running_end
+ * waits for the lock); box_proc_signal only sends a message. */
+static void kill_all_running(struct api_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (struct api_running *x = s->running; x; x = x->next)
+		if (x->pid > 0)
+			kill_running(s, x->caller, x->sandbox_id, x->pid);
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* ---- start / stop ------------------------------------------------------------ */
 
 static int check(const struct api_config *cfg, struct sockaddr_storage *ss,
@@ -154,6 +214,7 @@ int api_start(struct box_mgr *m, const struct api_config *cfg,
 		return aj_err_set(e, AJ_EINTERNAL, ENOMEM, "out of memory");
 	s->cfg = *cfg;
 	s->mgr = m;
+	pthread_mutex_init(&s->lock, NULL);
 	if (!s->cfg.max_connections)
 		s->cfg.max_connections = DEFAULT_MAX_CONNECTIONS;
 	if (!s->cfg.idle_timeout_s)
@@ -162,7 +223,7 @@ int api_start(struct box_mgr *m, const struct api_config *cfg,
 	 * stdin while we write to it, must give EPIPE, never kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->daemon = MHD_start_daemon(
@@ -176,6 +237,7 @@ int api_start(struct box_mgr *m, const struct api_config *cfg,
 		MHD_OPTION_END);
 	if (!s->daemon) {
 		int err = errno;
+		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return aj_err_set(e, AJ_EUNAVAIL, err, "cannot listen on %s:%u: %s",
 				  cfg->host, (unsigned)cfg->port, strerror(err));
@@ -196,8 +258,18 @@ void api_stop(struct api_server *s)
 {
 	if (!s)
 		return;
+	/* No new connections; requests on open ones get 503 from now on.
+	 * The listening socket becomes ours, to close after the stop. */
+	MHD_socket ls = MHD_quiesce_daemon(s->daemon);
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_mutex_unlock(&s->lock);
+	kill_all_running(s);
 	/* Returns once every connection thread has ended; a streaming
 	 * response notices its socket shut down and ends too. */
 	MHD_stop_daemon(s->daemon);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 
@@ -1094,10 +1095,27 @@ def restart_ends_live_sandboxes_and_orphans_nothing(ctx):
     eq(call(ctx, "GET", "/v1/sandboxes", "a").json["sandboxes"], [], "nothing running")
     new = create(ctx)
     eq(sh(ctx, new["id"], "echo back")["stdout"], "back\n", "the new server works")
-    # a clean stop ends sandboxes with a reason too, and exits 0
+    # A clean stop ends sandboxes with a reason too, and exits 0, also
+    # while a plain exec and a stream wait for commands that would run for
+    # minutes (stop() gives up after 20 s).
+    long = {"command": "sleep 300", "timeout_ms": 300000}
+    def plain_exec():
+        try:
+            call(ctx, "POST", f"/v1/sandboxes/{new['id']}/exec", "a", long)
+        except OSError:
+            pass  # the server went away under it: expected
+    plain = threading.Thread(target=plain_exec, daemon=True)
+    plain.start()
+    conn, r = stream(ctx, new["id"], "application/x-ndjson", long)
+    eq(json.loads(r.readline())["type"], "start", "stream started")
+    procs = f"/v1/sandboxes/{new['id']}/processes"
+    until(lambda: len([p for p in call(ctx, "GET", procs, "a").json["processes"]
+                       if p["running"]]) == 2, "both commands running")
     family = descendants(ctx.srv.proc.pid)
     ids = [proc_identity(p) for p in family]
     eq(ctx.srv.stop(signal.SIGTERM), 0, "exit status after SIGTERM")
+    conn.close()
+    plain.join(10)
     check(not any(proc_identity(p) == i for p, i in zip(family, ids)), "nothing left")
     ctx.srv = Server(ctx.state)
     g = call(ctx, "GET", f"/v1/sandboxes/{new['id']}", "a").json
