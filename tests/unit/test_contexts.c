@@ -135,6 +135,25 @@ static void python_timeout_keeps_state(void **state)
 	box_code_result_free(&r);
 }
 
+/* A silent cell is interrupted once the caller's cancel flag is set,
+ * well before its timeout. */
+static void python_cancel_silent_cell(void **state)
+{
+	struct fixture *f = *state;
+	struct box_code_result r;
+	struct aj_err e;
+	atomic_bool cancel = true;
+	struct box_code req = { .code = "import time\ntime.sleep(30)",
+				.language = BOX_LANG_PYTHON, .timeout_ms = 20000,
+				.cancel = &cancel };
+	assert_int_equal(box_code_run(f->m, &f->me, f->id, &req, NULL, &r, &e), 0);
+	assert_false(r.timed_out);
+	assert_true(r.wall_ms < 5000);
+	assert_non_null(r.error);
+	assert_string_equal(r.error->name, "KeyboardInterrupt");
+	box_code_result_free(&r);
+}
+
 static void python_crash_restarts(void **state)
 {
 	struct fixture *f = *state;
@@ -233,6 +252,7 @@ int main(void)
 		cmocka_unit_test(python_state_and_result),
 		cmocka_unit_test(python_error_then_recovery),
 		cmocka_unit_test(python_timeout_keeps_state),
+		cmocka_unit_test(python_cancel_silent_cell),
 		cmocka_unit_test(python_crash_restarts),
 		cmocka_unit_test(python_figure_and_html),
 		cmocka_unit_test(node_and_bash),
