@@ -18,6 +18,7 @@
 #include "api/api.h"
 #include "box/box.h"
 #include "cli/cli.h"
+#include "e2b/e2b.h"
 #include "util/crypto.h"
 #include "util/parse.h"
 
@@ -35,7 +36,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: agentjail serve [options]\n"
 		"\n"
-		"Serve the sandbox API (REST under /v1, /healthz, /metrics).\n"
+		"Serve the sandbox API (REST under /v1, /healthz, /metrics) and the\n"
+		"E2B-compatible API (point E2B_API_URL and E2B_SANDBOX_URL here).\n"
 		"\n"
 		"  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080;\n"
 		"                       port 0 picks a free one; [::1]:PORT for IPv6)\n"
@@ -238,7 +240,7 @@ int cmd_serve(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	struct api_config ac = { .host = o.host, .port = o.port, .no_auth = o.no_auth,
-				 .log_requests = !o.quiet };
+				 .log_requests = !o.quiet, .mounts = &e2b_mount, .nmounts = 1 };
 	if (api_check_config(&ac, &e) < 0) {
 		fprintf(stderr, "agentjail serve: %s\n", e.msg);
 		return 2;
