@@ -697,10 +697,10 @@ int box_get(struct box_mgr *m, const struct box_caller *c, const char *id,
 		return 0;
 	}
 	struct sandbox_row row;
-	if (store_sandbox_get(m->store, id, &row, NULL) < 0 ||
-	    !may_see(c, row.tenant)) {
-		if (store_sandbox_get(m->store, id, &row, NULL) == 0)
-			sandbox_row_free(&row);
+	if (store_sandbox_get(m->store, id, &row, NULL) < 0)
+		return aj_err_set(e, AJ_ENOTFOUND, 0, "sandbox '%.40s' not found", id);
+	if (!may_see(c, row.tenant)) {
+		sandbox_row_free(&row);
 		return aj_err_set(e, AJ_ENOTFOUND, 0, "sandbox '%.40s' not found", id);
 	}
 	info_from_row(&row, out);
