@@ -264,7 +264,8 @@ static enum MHD_Result render_page(struct api_req *r, const struct list_query *q
 	json_t *arr = json_array();
 	char next[80] = "";
 	size_t taken = 0;
-	qsort(v, n, sizeof(*v), q->asc ? cmp_asc : cmp_desc);
+	if (n)
+		qsort(v, n, sizeof(*v), q->asc ? cmp_asc : cmp_desc);
 	for (size_t i = 0; i < n; i++) {
 		if (!wanted(q, &v[i]))
 			continue;
