@@ -16,6 +16,11 @@
 #include "e2b/internal.h"
 #include "util/crypto.h"
 
+/* Output a command may produce per stream: the manager keeps what it
+ * streams (and drops what goes past), while envd only passes it on.  The
+ * operator's cap wins if it is lower. */
+#define OUTPUT_LIMIT (16u << 20)
+
 /* The keepalive event as one envelope. */
 static const char keepalive_frame[] = "\0\0\0\0\x1a{\"event\":{\"keepalive\":{}}}";
 _Static_assert(sizeof(keepalive_frame) - 1 == 5 + 0x1a, "keepalive envelope length");
@@ -151,7 +156,13 @@ static void start_work(struct e2b_stream *st, void *arg)
 	struct box_exec_result res;
 	struct aj_err e;
 	j->st = st;
-	if (box_exec(j->m, &j->who.caller, j->who.id, &j->req, &sink, &res, &e) < 0) {
+	int rc = box_exec(j->m, &j->who.caller, j->who.id, &j->req, &sink, &res, &e);
+	if (rc < 0 && e.code == AJ_EINVAL && j->req.output_limit) {
+		/* over the operator's cap (checked before anything runs) */
+		j->req.output_limit = 0;
+		rc = box_exec(j->m, &j->who.caller, j->who.id, &j->req, &sink, &res, &e);
+	}
+	if (rc < 0) {
 		send_end_stream(j, cn_code(e.code), e.msg);
 		return;
 	}
@@ -191,6 +202,7 @@ static int parse_start(struct api_req *r, struct proc_job *j, struct aj_err *e)
 	j->req.env = j->env;
 	j->req.background = true;
 	j->req.timeout_ms = deadline > 0 ? deadline : -1;
+	j->req.output_limit = OUTPUT_LIMIT;
 	return 0;
 }
 

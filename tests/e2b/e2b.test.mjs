@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Sandbox as CodeSandbox } from '@e2b/code-interpreter';
 import {
   Sandbox, CommandExitError, TimeoutError, SandboxError, FileNotFoundError,
-  AuthenticationError, SandboxNotFoundError,
+  AuthenticationError, SandboxNotFoundError, NotFoundError,
 } from 'e2b';
 import { startServer, timed } from './lib.mjs';
 
@@ -128,6 +128,68 @@ test('a command outlives its client; connect, sendStdin and closeStdin reach it'
   await sbx.commands.closeStdin(h.pid);
   await assert.rejects(h2.wait(), (e) => e instanceof CommandExitError && e.exitCode === 3 &&
     e.stdout === 'got:one\ngot:\n');
+});
+
+test('output is streamed whole past a megabyte; connect to a gone pid is NotFound', async () => {
+  const r = await sbx.commands.run("head -c 3000000 /dev/zero | tr '\\0' a; echo; echo done >&2");
+  assert.equal(r.stdout.length, 3_000_001);
+  assert.match(r.stdout, /^a+\n$/);
+  assert.equal(r.stderr, 'done\n');
+  await assert.rejects(sbx.commands.connect(999999), NotFoundError);
+  await assert.rejects(sbx.commands.sendStdin(999999, 'x'), NotFoundError);
+});
+
+test('Connect wire: start first, keepalives, data, end, then the end-stream frame', async () => {
+  const msg = Buffer.from(JSON.stringify({ process: { cmd: '/bin/sh', args: ['-c', 'sleep 1.5; echo x'] } }));
+  const envelope = Buffer.concat([Buffer.alloc(5), msg]);
+  envelope.writeUInt32BE(msg.length, 1);
+  const headers = { 'Content-Type': 'application/connect+json', 'Connect-Protocol-Version': '1',
+    'Keepalive-Ping-Interval': '1', 'E2b-Sandbox-Id': sbx.sandboxId,
+    'E2b-Sandbox-Port': '49983', 'X-Access-Token': sbx.envdAccessToken };
+  const res = await fetch(`${srv.url}/process.Process/Start`, { method: 'POST', headers, body: envelope });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/connect+json');
+  const body = Buffer.from(await res.arrayBuffer());
+  const frames = [];
+  for (let i = 0; i < body.length;) {
+    const n = body.readUInt32BE(i + 1);
+    frames.push([body[i], JSON.parse(body.subarray(i + 5, i + 5 + n).toString())]);
+    i += 5 + n;
+  }
+  const kinds = frames.map(([flag, m]) => (flag === 2 ? 'end-stream' : Object.keys(m.event)[0]));
+  assert.equal(kinds[0], 'start');
+  assert.ok(frames[0][1].event.start.pid > 0);
+  assert.ok(kinds.indexOf('keepalive') > 0, kinds.join());
+  assert.ok(kinds.indexOf('keepalive') < kinds.indexOf('data'), kinds.join());
+  assert.deepEqual(kinds.slice(-2), ['end', 'end-stream']);
+  assert.deepEqual(frames.find(([, m]) => m.event?.data)[1].event.data, { stdout: 'eAo=' });
+  assert.deepEqual(frames.at(-2)[1].event.end, { exitCode: 0, exited: true, status: 'exit status 0' });
+  assert.deepEqual(frames.at(-1), [2, {}]);
+
+  const stat = await fetch(`${srv.url}/filesystem.Filesystem/Stat`, { method: 'POST',
+    headers: { ...headers, 'Content-Type': 'application/json' }, body: '{"path":"/nope"}' });
+  assert.equal(stat.status, 404);
+  assert.match(stat.headers.get('content-type'), /^application\/json/);
+  assert.equal((await stat.json()).code, 'not_found');
+});
+
+test('NDJSON wire: one JSON object per line, ASCII only, no blank line', async () => {
+  const res = await fetch(`${srv.url}/execute`, { method: 'POST', body: JSON.stringify({
+    code: 'print("é✓")\nprint("x", flush=True)\n"done"' }), headers: { 'Content-Type': 'application/json',
+    'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': '49999',
+    'E2B-Traffic-Access-Token': sbx.trafficAccessToken } });
+  assert.equal(res.status, 200);
+  const raw = Buffer.from(await res.arrayBuffer());
+  assert.ok(raw.every((b) => b < 0x80), 'non-ASCII byte in the stream');
+  const text = raw.toString();
+  assert.ok(text.endsWith('\n'));
+  const events = text.slice(0, -1).split('\n').map((l) => JSON.parse(l));
+  assert.ok(events.every((ev) => typeof ev === 'object' && ev.type));
+  assert.equal(events.filter((ev) => ev.type === 'stdout').map((ev) => ev.text).join(''), 'é✓\nx\n');
+  assert.deepEqual(events.find((ev) => ev.type === 'result'),
+    { type: 'result', is_main_result: true, text: "'done'" });
+  assert.equal(events.at(-1).type, 'end_of_execution');
+  assert.ok(events.some((ev) => ev.type === 'number_of_executions' && ev.execution_count > 0));
 });
 
 test('command timeout: Connect-Timeout-Ms kills the command', async () => {
