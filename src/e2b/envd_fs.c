@@ -1,7 +1,6 @@
 /* envd_fs.c - filesystem.Filesystem over Connect: Stat, MakeDir, Move,
- * ListDir, Remove (unary) and WatchDir (a server stream; agentjail polls
- * the directory, there is no inotify across the sandbox boundary).
- * Paths are resolved by the manager, inside the sandbox. */
+ * ListDir, Remove (WatchDir is envd_watch.c).  Paths are resolved by the
+ * manager, inside the sandbox. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +8,7 @@
 
 #include "e2b/internal.h"
 
-#define MAX_DEPTH 64
+#define MAX_DEPTH 32 /* the deepest listing the manager makes */
 
 /* ---- EntryInfo ------------------------------------------------------------------- */
 
@@ -177,9 +176,4 @@ enum MHD_Result eh_fs_remove(struct api_req *r)
 		st = box_file_remove(api_mgr(r), &w.caller, w.id, path, &e);
 	json_decref(msg);
 	return st < 0 ? cn_reply_aj(r, &e) : cn_reply(r, json_object());
-}
-
-enum MHD_Result eh_fs_watch(struct api_req *r)
-{
-	return eh_cn_unimplemented(r);
 }

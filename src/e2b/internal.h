@@ -165,6 +165,8 @@ enum MHD_Result eh_fs_mkdir(struct api_req *r);
 enum MHD_Result eh_fs_move(struct api_req *r);
 enum MHD_Result eh_fs_list(struct api_req *r);
 enum MHD_Result eh_fs_remove(struct api_req *r);
+
+/* envd_watch.c */
 enum MHD_Result eh_fs_watch(struct api_req *r);
 
 /* files_http.c */

@@ -272,6 +272,23 @@ test('files: empty, binary, many at once, octet-stream, a few MB', async () => {
   assert.ok(Buffer.from(await sbx.files.read('/workspace/big.bin', { format: 'bytes' })).equals(big));
 });
 
+test('files.watchDir reports creates, writes and removes, recursively', async () => {
+  await sbx.files.makeDir('/workspace/w');
+  const events = [];
+  const w = await sbx.files.watchDir('/workspace/w', (ev) => events.push(`${ev.type} ${ev.name}`),
+    { recursive: true });
+  await sbx.files.write('/workspace/w/a.txt', 'x');
+  await sbx.files.makeDir('/workspace/w/sub');
+  await sbx.files.write('/workspace/w/sub/b.txt', 'y');
+  await waitFor(() => events.includes('write sub/b.txt'));
+  await sbx.files.remove('/workspace/w/a.txt');
+  await waitFor(() => events.includes('remove a.txt'));
+  await w.stop();
+  for (const ev of ['create a.txt', 'write a.txt', 'create sub', 'create sub/b.txt'])
+    assert.ok(events.includes(ev), `${ev} not in ${events}`);
+  await assert.rejects(sbx.files.watchDir('/workspace/nowhere', () => {}), FileNotFoundError);
+});
+
 test('list: the triple-encoded metadata filter and paging', async () => {
   const tricky = { 'k e/y': 'v a&l=ue%+' };
   const a = await Sandbox.create({ metadata: { ...tricky, group: 'page' } });
@@ -355,7 +372,6 @@ test('unsupported calls fail at once with a clear error', async () => {
   await assert.rejects(sbx.getMetrics(), /501: agentjail does not support/);
   await assert.rejects(Sandbox.create({ allowInternetAccess: true }), /no network access/);
   await assert.rejects(Sandbox.pause('sbdoesnotexist0000000'), SandboxNotFoundError);
-  await assert.rejects(sbx.files.watchDir('/workspace', () => {}), /unimplemented|does not implement/);
 });
 
 test('code interpreter: errors, contexts, env vars, languages, text', async () => {
