@@ -7,9 +7,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "box/box.h"
 #include "util/crypto.h"
@@ -135,18 +137,29 @@ static void python_timeout_keeps_state(void **state)
 	box_code_result_free(&r);
 }
 
-/* A silent cell is interrupted once the caller's cancel flag is set,
- * well before its timeout. */
+static void *cancel_later(void *arg)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 300 * 1000000L };
+	nanosleep(&ts, NULL);
+	atomic_store((atomic_bool *)arg, true);
+	return NULL;
+}
+
+/* A silent cell is interrupted once the caller's cancel flag is set (here
+ * 300 ms into the cell, as when a client leaves), well before its timeout. */
 static void python_cancel_silent_cell(void **state)
 {
 	struct fixture *f = *state;
 	struct box_code_result r;
 	struct aj_err e;
-	atomic_bool cancel = true;
+	atomic_bool cancel = false;
+	pthread_t t;
 	struct box_code req = { .code = "import time\ntime.sleep(30)",
 				.language = BOX_LANG_PYTHON, .timeout_ms = 20000,
 				.cancel = &cancel };
+	assert_int_equal(pthread_create(&t, NULL, cancel_later, &cancel), 0);
 	assert_int_equal(box_code_run(f->m, &f->me, f->id, &req, NULL, &r, &e), 0);
+	pthread_join(t, NULL);
 	assert_false(r.timed_out);
 	assert_true(r.wall_ms < 5000);
 	assert_non_null(r.error);
