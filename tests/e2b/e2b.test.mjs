@@ -89,8 +89,12 @@ test('create, run, kill round trips', async (t) => {
   }
   const runs = [];
   for (let i = 0; i < 20; i++) runs.push((await timed(() => sbx.commands.run('true')))[1]);
+  const cells = [];
+  await sbx.runCode('0');
+  for (let i = 0; i < 20; i++) cells.push((await timed(() => sbx.runCode('1 + 1')))[1]);
   t.diagnostic(`create+run+kill p50 ${median(cycles).toFixed(1)} ms; ` +
-    `commands.run('true') p50 ${median(runs).toFixed(1)} ms`);
+    `commands.run('true') p50 ${median(runs).toFixed(1)} ms; ` +
+    `runCode('1 + 1') p50 ${median(cells).toFixed(1)} ms`);
 });
 
 test('background command: onStdout/onStderr stream, list shows it, kill ends it', async () => {
