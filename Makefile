@@ -46,7 +46,7 @@ $(BUILD)/obj/gen/embedded.o: $(BUILD)/gen/embedded.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/agentjail: $(OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 
 -include $(OBJ:.o=.d)
 

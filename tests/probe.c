@@ -1,2 +1,535 @@
-/* probe.c - placeholder; the isolation tests grow it. */
-int main(void) { return 0; }
+/* probe.c - a static test program run INSIDE sandboxes by the isolation
+ * tests.  Each subcommand tries one thing and prints what happened in a
+ * form the tests compare exactly: "ok", an errno name ("EPERM"), or the
+ * data asked for.  It is never sanitized and needs nothing from the
+ * sandbox's filesystem.
+ *
+ *   cat FILE               print FILE, or its errno name (exit 1)
+ *   write FILE [TEXT]      create/truncate FILE and write TEXT: ok | ERRNO
+ *   ls DIR                 entry names, one per line, or ERRNO
+ *   ls-fds                 open fd numbers, space-separated
+ *   try-syscall NAME...    NAME=ok | NAME=ERRNO for each (see table)
+ *   x32 | i386             a getpid through another ABI (should be killed)
+ *   tiocsti                TIOCSTI on a pty: plain=.. highbits=..
+ *   ptrace-parent          PTRACE_ATTACH to our parent (PID 1)
+ *   ptrace-child           PTRACE_ATTACH to a child of ours
+ *   vm-read-init           process_vm_readv from PID 1
+ *   net-connect HOST PORT  TCP connect: ok | ERRNO
+ *   abstract-connect NAME  connect to abstract unix socket @NAME
+ *   forkbomb               fork until refused: "forked N ERRNO"
+ *   memhog MB              touch MB megabytes (0: forever), print "done"
+ *   diskfill FILE          write 1 MiB chunks: "wrote N ERRNO"
+ *   openmany               open /dev/null until refused: "opened N ERRNO"
+ *   flood BYTES            write BYTES to stdout, fast
+ *   busy                   spin forever
+ *   sleep SECONDS          sleep
+ *   daemonize TOKEN [busy] double-fork a daemon that sleeps forever, then
+ *                          exit (or spin, with "busy")
+ *   exit N | kill-self SIG exit with N | die by signal SIG
+ *   env                    the environment, one per line
+ *   self                   uid gid pid ppid sid */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *ename(int err)
+{
+	const char *n = strerrorname_np(err);
+	return n ? n : "E?";
+}
+
+static int result(const char *what, long rc)
+{
+	if (what)
+		printf("%s=", what);
+	printf("%s\n", rc < 0 ? ename(errno) : "ok");
+	return rc < 0;
+}
+
+/* ---- syscall table ----------------------------------------------------- */
+
+static long try_one(const char *name)
+{
+	char buf[64] = { 0 };
+	if (!strcmp(name, "mount"))
+		return mount("none", "/tmp", "tmpfs", 0, NULL);
+	if (!strcmp(name, "remount-usr-rw"))
+		return mount(NULL, "/usr", NULL, MS_REMOUNT | MS_BIND, NULL);
+	if (!strcmp(name, "umount2"))
+		return umount2("/proc", MNT_DETACH);
+	if (!strcmp(name, "pivot_root"))
+		return syscall(SYS_pivot_root, "/tmp", "/tmp");
+	if (!strcmp(name, "chroot"))
+		return chroot("/tmp");
+	if (!strcmp(name, "move_mount"))
+		return syscall(SYS_move_mount, -1, "", -1, "/tmp", 0);
+	if (!strcmp(name, "open_tree"))
+		return syscall(SYS_open_tree, AT_FDCWD, "/tmp", 1 /* CLONE */);
+	if (!strcmp(name, "fsopen"))
+		return syscall(SYS_fsopen, "tmpfs", 0);
+	if (!strcmp(name, "mount_setattr"))
+		return syscall(SYS_mount_setattr, AT_FDCWD, "/tmp", 0, buf, 32);
+	if (!strcmp(name, "unshare-user"))
+		return unshare(CLONE_NEWUSER);
+	if (!strcmp(name, "unshare-fs"))
+		return unshare(CLONE_FS);
+	if (!strcmp(name, "setns"))
+		return setns(0, 0);
+	if (!strcmp(name, "clone-newuser") || !strcmp(name, "clone-newnet") ||
+	    !strcmp(name, "clone-plain")) {
+		unsigned long fl = SIGCHLD;
+		if (!strcmp(name, "clone-newuser"))
+			fl |= CLONE_NEWUSER;
+		if (!strcmp(name, "clone-newnet"))
+			fl |= CLONE_NEWNET;
+		long pid = syscall(SYS_clone, fl, NULL, NULL, NULL, NULL);
+		if (pid == 0)
+			_exit(0);
+		if (pid > 0)
+			waitpid((pid_t)pid, NULL, 0);
+		return pid;
+	}
+	if (!strcmp(name, "clone3"))
+		return syscall(SYS_clone3, buf, 64);
+	if (!strcmp(name, "keyctl"))
+		return syscall(SYS_keyctl, 0 /* GET_KEYRING_ID */, -3, 0);
+	if (!strcmp(name, "add_key"))
+		return syscall(SYS_add_key, "user", "x", "y", 1, -3);
+	if (!strcmp(name, "request_key"))
+		return syscall(SYS_request_key, "user", "x", NULL, -3);
+	if (!strcmp(name, "bpf"))
+		return syscall(SYS_bpf, 0, buf, 64);
+	if (!strcmp(name, "perf_event_open"))
+		return syscall(SYS_perf_event_open, buf, 0, -1, -1, 0);
+	if (!strcmp(name, "userfaultfd"))
+		return syscall(SYS_userfaultfd, 0);
+	if (!strcmp(name, "io_uring_setup"))
+		return syscall(SYS_io_uring_setup, 1, buf);
+	if (!strcmp(name, "kexec_load"))
+		return syscall(SYS_kexec_load, 0, 0, NULL, 0);
+	if (!strcmp(name, "init_module"))
+		return syscall(SYS_init_module, buf, 0, "");
+	if (!strcmp(name, "finit_module"))
+		return syscall(SYS_finit_module, 0, "", 0);
+	if (!strcmp(name, "delete_module"))
+		return syscall(SYS_delete_module, "nothing", 0);
+	if (!strcmp(name, "reboot"))
+		return syscall(SYS_reboot, 0, 0, 0, NULL);
+	if (!strcmp(name, "swapon"))
+		return syscall(SYS_swapon, "/tmp/x", 0);
+	if (!strcmp(name, "acct"))
+		return syscall(SYS_acct, NULL);
+	if (!strcmp(name, "quotactl"))
+		return syscall(SYS_quotactl, 0, "/", 0, NULL);
+	if (!strcmp(name, "open_by_handle_at"))
+		return syscall(SYS_open_by_handle_at, AT_FDCWD, buf, 0);
+	if (!strcmp(name, "name_to_handle_at"))
+		return syscall(SYS_name_to_handle_at, AT_FDCWD, "/", buf, buf + 32, 0);
+	if (!strcmp(name, "sethostname"))
+		return sethostname("x", 1);
+	if (!strcmp(name, "personality-query"))
+		return syscall(SYS_personality, 0xffffffffUL);
+	if (!strcmp(name, "personality-default"))
+		return syscall(SYS_personality, 0UL);
+	if (!strcmp(name, "personality-linux32"))
+		return syscall(SYS_personality, (unsigned long)PER_LINUX32);
+	if (!strcmp(name, "personality-noaslr"))
+		return syscall(SYS_personality, (unsigned long)ADDR_NO_RANDOMIZE);
+	if (!strcmp(name, "personality-highbits"))
+		return syscall(SYS_personality, 1UL << 32);
+	if (!strcmp(name, "socket-unix"))
+		return socket(AF_UNIX, SOCK_STREAM, 0);
+	if (!strcmp(name, "socket-inet"))
+		return socket(AF_INET, SOCK_STREAM, 0);
+	if (!strcmp(name, "socket-inet6"))
+		return socket(AF_INET6, SOCK_DGRAM, 0);
+	if (!strcmp(name, "socket-netlink-route"))
+		return socket(AF_NETLINK, SOCK_RAW, 0);
+	if (!strcmp(name, "socket-netlink-audit"))
+		return socket(AF_NETLINK, SOCK_RAW, 9 /* NETLINK_AUDIT */);
+	if (!strcmp(name, "socket-packet"))
+		return socket(AF_PACKET, SOCK_RAW, 0);
+	if (!strcmp(name, "socket-vsock"))
+		return socket(AF_VSOCK, SOCK_STREAM, 0);
+	if (!strcmp(name, "socket-inet-highbits"))
+		return syscall(SYS_socket, (1UL << 32) | AF_INET, SOCK_STREAM, 0);
+	if (!strcmp(name, "socketpair-inet")) {
+		int sv[2];
+		return socketpair(AF_INET, SOCK_STREAM, 0, sv);
+	}
+	if (!strcmp(name, "socketpair-unix")) {
+		int sv[2];
+		return socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	}
+	if (!strcmp(name, "lsm_list_modules")) /* newer than our allowlist */
+		return syscall(461, buf, buf + 8, 0);
+	if (!strcmp(name, "getpid"))
+		return getpid();
+	errno = EINVAL;
+	printf("unknown syscall test %s\n", name);
+	return -1;
+}
+
+/* ---- other probes ------------------------------------------------------ */
+
+static int cmd_cat(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return result(NULL, -1);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	if (n < 0)
+		return result(NULL, -1);
+	close(fd);
+	return 0;
+}
+
+static int cmd_write(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return result(NULL, -1);
+	ssize_t n = write(fd, text, strlen(text));
+	close(fd);
+	return result(NULL, n < 0 ? -1 : 0);
+}
+
+static int cmd_ls(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return result(NULL, -1);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			printf("%s\n", de->d_name);
+	closedir(d);
+	return 0;
+}
+
+static int cmd_ls_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return result(NULL, -1);
+	int self = dirfd(d), first = 1;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || atoi(de->d_name) == self)
+			continue;
+		printf("%s%s", first ? "" : " ", de->d_name);
+		first = 0;
+	}
+	printf("\n");
+	closedir(d);
+	return 0;
+}
+
+static int cmd_tiocsti(void)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
+		return result("openpt", -1);
+	int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+	if (s < 0)
+		return result("open-pts", -1);
+	char c = 'x';
+	result("plain", ioctl(s, TIOCSTI, &c));
+	result("highbits", syscall(SYS_ioctl, s, (1UL << 32) | TIOCSTI, &c));
+	result("tioclinux", syscall(SYS_ioctl, s, TIOCLINUX, &c));
+	/* an ordinary tty ioctl still works */
+	struct winsize ws;
+	result("tiocgwinsz", ioctl(s, TIOCGWINSZ, &ws));
+	return 0;
+}
+
+static int cmd_ptrace_child(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	long rc = ptrace(PTRACE_ATTACH, pid, NULL, NULL);
+	int err = errno;
+	if (rc == 0) {
+		waitpid(pid, NULL, 0);
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	errno = err;
+	return result(NULL, rc);
+}
+
+static int cmd_vm_read_init(void)
+{
+	char buf[16];
+	struct iovec local = { buf, sizeof(buf) };
+	struct iovec remote = { (void *)0x400000, sizeof(buf) };
+	return result(NULL, process_vm_readv(1, &local, 1, &remote, 1, 0));
+}
+
+static int cmd_net_connect(const char *host, const char *port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	if (s < 0)
+		return result(NULL, -1);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(port)) };
+	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+		errno = EINVAL;
+		return result(NULL, -1);
+	}
+	return result(NULL, connect(s, (struct sockaddr *)&a, sizeof(a)));
+}
+
+static int cmd_abstract_connect(const char *name)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (s < 0)
+		return result(NULL, -1);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	size_t n = strlen(name);
+	if (n > sizeof(a.sun_path) - 1)
+		n = sizeof(a.sun_path) - 1;
+	memcpy(a.sun_path + 1, name, n);
+	return result(NULL, connect(s, (struct sockaddr *)&a,
+				    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)));
+}
+
+static int cmd_forkbomb(void)
+{
+	long n = 0;
+	for (;;) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		if (pid < 0)
+			break;
+		n++;
+	}
+	printf("forked %ld %s\n", n, ename(errno));
+	return 0;
+}
+
+static int cmd_memhog(long mb)
+{
+	for (long i = 0; mb == 0 || i < mb; i++) {
+		char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return result("mmap", -1);
+		memset(p, 1, 1 << 20);
+	}
+	printf("done\n");
+	return 0;
+}
+
+static int cmd_diskfill(const char *path)
+{
+	static char chunk[1 << 20];
+	memset(chunk, 'x', sizeof(chunk));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return result(NULL, -1);
+	long long total = 0;
+	for (;;) {
+		ssize_t n = write(fd, chunk, sizeof(chunk));
+		if (n <= 0)
+			break;
+		total += n;
+	}
+	printf("wrote %lld %s\n", total, ename(errno));
+	close(fd);
+	return 0;
+}
+
+static int cmd_manyfiles(const char *dir)
+{
+	long n = 0;
+	char path[4096];
+	for (;; n++) {
+		snprintf(path, sizeof(path), "%s/f%ld", dir, n);
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			break;
+		close(fd);
+	}
+	printf("created %ld %s\n", n, ename(errno));
+	return 0;
+}
+
+static int cmd_openmany(void)
+{
+	long n = 0;
+	while (open("/dev/null", O_RDONLY) >= 0)
+		n++;
+	printf("opened %ld %s\n", n, ename(errno));
+	return 0;
+}
+
+static int cmd_flood(long long bytes)
+{
+	static char chunk[65536];
+	memset(chunk, 'y', sizeof(chunk));
+	while (bytes > 0) {
+		size_t n = bytes < (long long)sizeof(chunk) ? (size_t)bytes : sizeof(chunk);
+		ssize_t w = write(1, chunk, n);
+		if (w <= 0)
+			return 1;
+		bytes -= w;
+	}
+	return 0;
+}
+
+static _Noreturn void spin(void)
+{
+	for (volatile unsigned long i = 0;; i++)
+		;
+}
+
+static int cmd_daemonize(int busy)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid();
+		if (fork() == 0) {
+			/* the daemon: detached from everything, lives on */
+			for (;;)
+				pause();
+		}
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	printf("daemonized\n");
+	fflush(stdout);
+	if (busy)
+		spin();
+	return 0;
+}
+
+static int x32_getpid(void)
+{
+	/* x86_64 kernel, x32 syscall number: bit 30 set. */
+	return (int)syscall(0x40000000 | SYS_getpid);
+}
+
+static int i386_getpid(void)
+{
+#if defined(__x86_64__)
+	long ret = 20; /* __NR_getpid on i386 */
+	__asm__ volatile("int $0x80" : "+a"(ret) : : "memory");
+	return (int)ret;
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		fprintf(stderr, "usage: probe SUBCOMMAND [ARGS]\n");
+		return 2;
+	}
+	const char *c = argv[1];
+	const char *a1 = argc > 2 ? argv[2] : NULL;
+	const char *a2 = argc > 3 ? argv[3] : NULL;
+
+	if (!strcmp(c, "cat") && a1)
+		return cmd_cat(a1);
+	if (!strcmp(c, "write") && a1)
+		return cmd_write(a1, a2 ? a2 : "probe\n");
+	if (!strcmp(c, "ls") && a1)
+		return cmd_ls(a1);
+	if (!strcmp(c, "ls-fds"))
+		return cmd_ls_fds();
+	if (!strcmp(c, "try-syscall")) {
+		int bad = 0;
+		for (int i = 2; i < argc; i++)
+			bad |= result(argv[i], try_one(argv[i]));
+		return bad;
+	}
+	if (!strcmp(c, "x32"))
+		return result(NULL, x32_getpid());
+	if (!strcmp(c, "i386"))
+		return result(NULL, i386_getpid());
+	if (!strcmp(c, "tiocsti"))
+		return cmd_tiocsti();
+	if (!strcmp(c, "ptrace-parent"))
+		return result(NULL, ptrace(PTRACE_ATTACH, getppid(), NULL, NULL));
+	if (!strcmp(c, "ptrace-child"))
+		return cmd_ptrace_child();
+	if (!strcmp(c, "vm-read-init"))
+		return cmd_vm_read_init();
+	if (!strcmp(c, "net-connect") && a1 && a2)
+		return cmd_net_connect(a1, a2);
+	if (!strcmp(c, "abstract-connect") && a1)
+		return cmd_abstract_connect(a1);
+	if (!strcmp(c, "forkbomb"))
+		return cmd_forkbomb();
+	if (!strcmp(c, "memhog"))
+		return cmd_memhog(a1 ? atol(a1) : 0);
+	if (!strcmp(c, "diskfill") && a1)
+		return cmd_diskfill(a1);
+	if (!strcmp(c, "manyfiles") && a1)
+		return cmd_manyfiles(a1);
+	if (!strcmp(c, "openmany"))
+		return cmd_openmany();
+	if (!strcmp(c, "flood") && a1)
+		return cmd_flood(atoll(a1));
+	if (!strcmp(c, "busy"))
+		spin();
+	if (!strcmp(c, "sleep") && a1)
+		return sleep((unsigned)atoi(a1)) ? 1 : 0;
+	if (!strcmp(c, "daemonize") && a1)
+		return cmd_daemonize(a2 && !strcmp(a2, "busy"));
+	if (!strcmp(c, "exit") && a1)
+		return atoi(a1);
+	if (!strcmp(c, "kill-self") && a1) {
+		kill(getpid(), atoi(a1));
+		pause();
+		return 1;
+	}
+	if (!strcmp(c, "env")) {
+		for (char **e = environ; *e; e++)
+			printf("%s\n", *e);
+		return 0;
+	}
+	if (!strcmp(c, "self")) {
+		printf("uid=%d gid=%d pid=%d ppid=%d sid=%d\n", (int)getuid(),
+		       (int)getgid(), (int)getpid(), (int)getppid(), (int)getsid(0));
+		return 0;
+	}
+	fprintf(stderr, "probe: unknown subcommand %s\n", c);
+	return 2;
+}

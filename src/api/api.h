@@ -21,6 +21,7 @@ struct api_route;
 struct api_mount {
 	const struct api_route *routes;
 	size_t nroutes;
+	void *data; /* the front end's own state: api_mount_data() */
 };
 
 struct api_config {

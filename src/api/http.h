@@ -60,6 +60,9 @@ struct box_mgr *api_mgr(const struct api_req *r);
 const struct box_caller *api_caller(const struct api_req *r);
 struct MHD_Connection *api_conn(const struct api_req *r);
 const char *api_method(const struct api_req *r);
+/* The data pointer of the mount whose route matched (NULL for native
+ * routes). */
+void *api_mount_data(const struct api_req *r);
 
 /* A {name} of the route's pattern, percent-decoded (never NULL when the
  * pattern has it; "*" names the rest of the path). */
@@ -72,6 +75,12 @@ bool api_query_at(const struct api_req *r, size_t i, const char **name,
 		  const char **value);
 /* A request header (case-insensitive name), or NULL. */
 const char *api_header(const struct api_req *r, const char *name);
+
+/* For API_NOAUTH routes that take their key another way (an X-API-Key
+ * header, a token in the body): authenticate secret and make it the
+ * request's caller (under --no-auth: the no-auth caller, whatever secret
+ * is).  AJ_EAUTH if it is not a valid key. */
+int api_auth_key(struct api_req *r, const char *secret, struct aj_err *e);
 
 /* The buffered body as a JSON object; an empty body is {}.  Strings with
  * \u0000 and duplicate keys are refused.  AJ_EINVAL with the parser's

@@ -55,6 +55,7 @@ struct api_req {
 	char *path;     /* decoded path, owned */
 	const char *method;
 	const struct api_route *route;
+	void *mount_data;   /* of the mount the route came from */
 	const char *param_names[API_MAX_PARAMS];
 	size_t param_name_len[API_MAX_PARAMS];
 	char *params[API_MAX_PARAMS];
@@ -122,6 +123,11 @@ enum MHD_Result h_audit_list(struct api_req *r);
 enum MHD_Result h_key_create(struct api_req *r);
 enum MHD_Result h_key_list(struct api_req *r);
 enum MHD_Result h_key_revoke(struct api_req *r);
+enum MHD_Result h_code(struct api_req *r);
+enum MHD_Result h_ctx_create(struct api_req *r);
+enum MHD_Result h_ctx_list(struct api_req *r);
+enum MHD_Result h_ctx_restart(struct api_req *r);
+enum MHD_Result h_ctx_delete(struct api_req *r);
 
 /* sandboxes.c: the Idempotency-Key header (*out NULL if absent); -1 if
  * it is empty or too long. */
@@ -145,5 +151,20 @@ json_t *exec_result_json(const struct box_exec_result *res, bool with_output);
 /* exec_stream.c: answer an exec with a stream of events (ndjson or SSE).
  * Takes over *a (and zeroes it) whatever happens. */
 enum MHD_Result exec_stream(struct api_req *r, struct exec_args *a, bool sse);
+
+/* code.c: a parsed cell request; body owns the strings req points to. */
+struct code_args {
+	json_t *body;
+	struct box_code req;
+	struct box_kv *env; /* the array only */
+	char *sandbox_id;
+};
+int code_args_parse(struct api_req *r, struct code_args *a, struct aj_err *e);
+void code_args_free(struct code_args *a);
+json_t *code_item_json(const struct box_cell_item *it);
+json_t *code_error_json(const struct box_cell_error *err);
+json_t *code_result_json(const struct box_code_result *res, bool with_output);
+/* code_stream.c: takes over *a. */
+enum MHD_Result code_stream(struct api_req *r, struct code_args *a, bool sse);
 
 #endif

@@ -5,7 +5,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "api/internal.h"
 #include "util/crypto.h"
@@ -126,6 +125,7 @@ struct box_mgr *api_mgr(const struct api_req *r) { return r->srv->mgr; }
 const struct box_caller *api_caller(const struct api_req *r) { return &r->caller; }
 struct MHD_Connection *api_conn(const struct api_req *r) { return r->conn; }
 const char *api_method(const struct api_req *r) { return r->method; }
+void *api_mount_data(const struct api_req *r) { return r->mount_data; }
 void *api_ctx(const struct api_req *r) { return r->ctx; }
 
 void api_set_ctx(struct api_req *r, void *ctx, void (*fn)(void *ctx))

@@ -77,6 +77,8 @@ unsigned router_match(struct api_req *r, char *allow, size_t allowlen)
 				continue;
 			if (strcmp(tab[i].method, r->method) == 0) {
 				r->route = &tab[i];
+				r->mount_data = t < r->srv->cfg.nmounts
+							? r->srv->cfg.mounts[t].data : NULL;
 				return match(tab[i].pattern, r->path, r) ? 0 : MHD_HTTP_BAD_REQUEST;
 			}
 			int k = snprintf(allow + used, allowlen - used, "%s%s",
@@ -98,12 +100,21 @@ void api_noauth_caller(struct box_caller *c)
 	c->role = ROLE_ADMIN;
 }
 
-static int authenticate(struct api_req *r, struct aj_err *e)
+int api_auth_key(struct api_req *r, const char *secret, struct aj_err *e)
 {
 	if (r->srv->cfg.no_auth) {
 		api_noauth_caller(&r->caller);
 		return 0;
 	}
+	if (!secret)
+		return aj_err_set(e, AJ_EAUTH, 0, "no API key");
+	return box_auth(r->srv->mgr, secret, &r->caller, e);
+}
+
+static int authenticate(struct api_req *r, struct aj_err *e)
+{
+	if (r->srv->cfg.no_auth)
+		return api_auth_key(r, NULL, e);
 	const char *h = api_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!h)
 		return aj_err_set(e, AJ_EAUTH, 0,
@@ -112,8 +123,7 @@ static int authenticate(struct api_req *r, struct aj_err *e)
 		return aj_err_set(e, AJ_EAUTH, 0,
 				  "the Authorization header must be 'Bearer <key>'");
 	h += 7;
-	h += strspn(h, " ");
-	return box_auth(r->srv->mgr, h, &r->caller, e);
+	return api_auth_key(r, h + strspn(h, " "), e);
 }
 
 /* ---- the three steps ------------------------------------------------------------ */

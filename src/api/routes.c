@@ -26,6 +26,12 @@ const struct api_route api_native_routes[] = {
 	{ "POST", SB "/files/mkdir", h_file_mkdir, 0, NULL, NULL },
 	{ "POST", SB "/files/rename", h_file_rename, 0, NULL, NULL },
 
+	{ "POST", SB "/code", h_code, 0, NULL, NULL },
+	{ "POST", SB "/contexts", h_ctx_create, 0, NULL, NULL },
+	{ "GET", SB "/contexts", h_ctx_list, 0, NULL, NULL },
+	{ "POST", SB "/contexts/{cid}/restart", h_ctx_restart, 0, NULL, NULL },
+	{ "DELETE", SB "/contexts/{cid}", h_ctx_delete, 0, NULL, NULL },
+
 	{ "GET", "/v1/audit", h_audit_list, 0, NULL, NULL },
 	{ "POST", "/v1/keys", h_key_create, 0, NULL, NULL },
 	{ "GET", "/v1/keys", h_key_list, 0, NULL, NULL },

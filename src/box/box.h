@@ -349,10 +349,6 @@ struct box_code {
 	int64_t timeout_ms;       /* 0 = default; interrupts the cell */
 	const struct box_kv *env; /* for this cell only */
 	size_t nenv;
-	/* If not NULL: the cell is interrupted once this becomes true (polled
-	 * at least once a second), like a sink returning non-zero - which a
-	 * silent cell never gives the chance to. */
-	const atomic_bool *cancel;
 };
 
 struct box_code_result {
@@ -372,12 +368,15 @@ struct box_code_result {
 };
 void box_code_result_free(struct box_code_result *r);
 
-/* Streaming; each returns non-zero to cancel (interrupt) the cell. */
+/* Streaming; each returns non-zero to cancel (interrupt) the cell.
+ * is_cancelled (optional) is polled while the cell is silent, so a
+ * client that left is noticed within about a second. */
 struct box_code_sink {
 	int (*on_output)(void *ctx, enum box_stream s, const char *data,
 			 size_t len);
 	int (*on_result)(void *ctx, const struct box_cell_item *item);
 	int (*on_error)(void *ctx, const struct box_cell_error *err);
+	int (*is_cancelled)(void *ctx);
 	void *ctx;
 };
 

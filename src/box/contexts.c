@@ -354,7 +354,6 @@ struct cell {
 	uint64_t id;
 	uint64_t limit;
 	struct aj_buf out[2];
-	const atomic_bool *cancelled; /* the caller's flag, or NULL */
 	bool cancel;
 	bool ended;
 };
@@ -532,9 +531,9 @@ static void run_cell(struct cell *c, int64_t timeout_ms)
 			describe_death(p, c->x->lost_why, sizeof(c->x->lost_why));
 			break;
 		}
-		int64_t now = mono_ms();
-		if (c->cancelled && atomic_load(c->cancelled))
+		if (c->sink && c->sink->is_cancelled && c->sink->is_cancelled(c->sink->ctx))
 			c->cancel = true;
+		int64_t now = mono_ms();
 		if (!hard && (now >= deadline || c->cancel)) {
 			c->res->timed_out = !c->cancel;
 			interrupt(c, SIGINT);
@@ -618,7 +617,6 @@ int box_code_run(struct box_mgr *m, const struct box_caller *caller,
 			x->lost = false;
 		}
 		struct cell c = { .sb = sb, .x = x, .sink = sink, .res = res,
-				  .cancelled = req->cancel,
 				  .id = ++x->next_id, .limit = m->cfg.default_output_limit };
 		size_t len;
 		char *buf = encode_request(x->lang, c.id, req, &len);

@@ -539,6 +539,11 @@ static int follow(struct proc *p, const struct box_sink *sink, size_t sent[2],
 	}
 	pthread_mutex_lock(&sb->lock);
 	for (;;) {
+		/* Decided before sending: output that arrives while the sink
+		 * runs (the lock is dropped for it) still goes out this round. */
+		bool last = proc_done(p) ||
+			    ((p->state == P_EXITED || p->state == P_FAILED) &&
+			     mono_ms() >= p->ended_mono + EXIT_GRACE_MS);
 		for (int i = 0; i < 2 && !stop; i++) {
 			struct pstream *s = &p->s[i];
 			while (sink && sink->on_output && sent[i] < s->data.len && !stop) {
@@ -558,15 +563,12 @@ static int follow(struct proc *p, const struct box_sink *sink, size_t sent[2],
 		}
 		if (!stop && cancel && atomic_load(cancel))
 			stop = 1;
-		if (stop || proc_done(p))
+		if (stop || last)
 			break;
 		int64_t now = mono_ms();
 		int64_t until = now + 1000;
-		if (p->state == P_EXITED || p->state == P_FAILED) {
-			if (now >= p->ended_mono + EXIT_GRACE_MS)
-				break;
+		if (p->state == P_EXITED || p->state == P_FAILED)
 			until = p->ended_mono + EXIT_GRACE_MS;
-		}
 		if (in && p->stdin_fd >= 0) {
 			pthread_mutex_unlock(&sb->lock);
 			ssize_t w = inoff < inlen ? write(p->stdin_fd, in + inoff, inlen - inoff) : 0;
@@ -600,21 +602,57 @@ static char *join_argv(char *const *argv)
 	return aj_buf_steal(&b);
 }
 
+/* Output is stored as base64: bytes that are not UTF-8 text (or are NUL)
+ * cannot be JSON strings, and a result that failed to encode was not
+ * stored at all, so a retry ran the command again. */
+static const char *const out_b64[2] = { "stdout_b64", "stderr_b64" };
+
 static char *result_json(const struct box_exec_result *r)
 {
-	json_t *o = json_pack("{s:s,s:i,s:i,s:i,s:b,s:b,s:I,s:I,s:I,s:s%,s:s%,s:b,s:b}",
+	json_t *o = json_pack("{s:s,s:i,s:i,s:i,s:b,s:b,s:I,s:I,s:I,s:b,s:b}",
 		"exec_id", r->exec_id, "pid", (int)r->pid, "exit_code", r->exit_code,
 		"signal", r->signal, "timed_out", r->timed_out, "oom_killed", r->oom_killed,
 		"wall_ms", (json_int_t)r->wall_ms, "cpu_ms", (json_int_t)r->cpu_ms,
 		"max_rss_kb", (json_int_t)r->max_rss_kb,
-		"stdout", r->out[0] ? r->out[0] : "", r->out[0] ? r->out_len[0] : 0,
-		"stderr", r->out[1] ? r->out[1] : "", r->out[1] ? r->out_len[1] : 0,
 		"stdout_truncated", r->truncated[0], "stderr_truncated", r->truncated[1]);
+	for (int i = 0; o && i < 2; i++) {
+		size_t n = r->out[i] ? r->out_len[i] : 0;
+		char *enc = malloc(aj_base64_encoded_size(n));
+		if (!enc || json_object_set_new(o, out_b64[i], json_string(
+				aj_base64_encode(r->out[i] ? r->out[i] : "", n, enc))) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		free(enc);
+	}
 	if (o && r->error)
 		json_object_set_new(o, "error", json_string(r->error));
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return s;
+}
+
+/* One stream of a stored result: base64, or text (stored before base64). */
+static void stored_output(json_t *o, int i, struct box_exec_result *r)
+{
+	static const char *const text[2] = { "stdout", "stderr" };
+	json_t *b = json_object_get(o, out_b64[i]);
+	json_t *t = json_object_get(o, text[i]);
+	size_t len = json_is_string(b) ? json_string_length(b) : json_string_length(t);
+	size_t cap = json_is_string(b) ? aj_base64_decoded_max(len) : len;
+	size_t n = 0;
+	r->out[i] = malloc(cap + 1);
+	if (!r->out[i])
+		return;
+	if (json_is_string(b)) {
+		if (aj_base64_decode(json_string_value(b), len, r->out[i], cap, &n, NULL) < 0)
+			n = 0;
+	} else if (json_is_string(t)) {
+		memcpy(r->out[i], json_string_value(t), len);
+		n = len;
+	}
+	r->out[i][n] = '\0';
+	r->out_len[i] = n;
 }
 
 static int result_from_json(const char *text, struct box_exec_result *r)
@@ -633,17 +671,9 @@ static int result_from_json(const char *text, struct box_exec_result *r)
 	r->wall_ms = json_integer_value(json_object_get(o, "wall_ms"));
 	r->cpu_ms = json_integer_value(json_object_get(o, "cpu_ms"));
 	r->max_rss_kb = json_integer_value(json_object_get(o, "max_rss_kb"));
-	const char *names[2] = { "stdout", "stderr" };
 	const char *tr[2] = { "stdout_truncated", "stderr_truncated" };
 	for (int i = 0; i < 2; i++) {
-		json_t *s = json_object_get(o, names[i]);
-		size_t n = json_string_length(s);
-		r->out[i] = malloc(n + 1);
-		if (r->out[i]) {
-			memcpy(r->out[i], json_string_value(s) ?: "", n);
-			r->out[i][n] = '\0';
-			r->out_len[i] = n;
-		}
+		stored_output(o, i, r);
 		r->truncated[i] = json_is_true(json_object_get(o, tr[i]));
 	}
 	json_t *err = json_object_get(o, "error");
@@ -685,7 +715,10 @@ static void record_exec(struct box_mgr *m, const struct box_caller *c,
 	snprintf(r.action, sizeof(r.action), "%s",
 		 p->background ? "sandbox.exec_background" : "sandbox.exec");
 	snprintf(r.sandbox_id, sizeof(r.sandbox_id), "%s", sb->id);
-	snprintf(r.outcome, sizeof(r.outcome), "%s", res->error ? "start_failed" : "ok");
+	/* a command that could not start (no such program, bad cwd) is the
+	 * caller's mistake; one that ran is "ok" whatever its exit status */
+	snprintf(r.outcome, sizeof(r.outcome), "%s",
+		 aj_code_name(res->error ? AJ_EINVAL : AJ_OK));
 	json_t *d = json_pack("{s:s,s:s,s:i}", "exec_id", p->exec_id,
 			      "command", p->cmd, "exit_code", res->exit_code);
 	r.detail = json_dumps(d, JSON_COMPACT);
@@ -735,7 +768,7 @@ static int exec_validate(const struct box_config *cfg, const struct box_exec *r,
 		return aj_err_set(e, AJ_EINVAL, 0, "timeout_ms must not be negative");
 	if (r->cwd && strlen(r->cwd) > 4096)
 		return aj_err_set(e, AJ_EINVAL, 0, "cwd is too long");
-	return 0;
+	return box_kv_validate("env", r->env, r->nenv, true, e);
 }
 
 static int exec_run(struct box_mgr *m, const struct box_caller *c,
@@ -766,7 +799,8 @@ static int exec_run(struct box_mgr *m, const struct box_caller *c,
 	if (rc < 0)
 		return -1;
 	memset(res, 0, sizeof(*res));
-	if (p->state == P_RUNNING && sink && sink->on_start)
+	/* Started (even if already over): the sink hears it before any output. */
+	if (p->pid > 0 && sink && sink->on_start)
 		sink->on_start(sink->ctx, p->pid);
 	if (req->background && p->state == P_RUNNING) {
 		memcpy(res->exec_id, p->exec_id, sizeof(res->exec_id));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -144,7 +145,7 @@ static int kv_copy(const struct box_kv *src, size_t n, struct box_kv **out)
 	return 0;
 }
 
-static int kv_validate(const char *what, const struct box_kv *kv, size_t n,
+int box_kv_validate(const char *what, const struct box_kv *kv, size_t n,
 		       bool env, struct aj_err *e)
 {
 	if (n > MAX_KV)
@@ -594,8 +595,8 @@ static int create_new(struct box_mgr *m, const struct box_caller *c,
 	clock_gettime(CLOCK_MONOTONIC, &ts0);
 
 	if (shape_resolve(&m->cfg, req, &shape, e) < 0 ||
-	    kv_validate("env", req->env, req->nenv, true, e) < 0 ||
-	    kv_validate("metadata", req->metadata, req->nmeta, false, e) < 0)
+	    box_kv_validate("env", req->env, req->nenv, true, e) < 0 ||
+	    box_kv_validate("metadata", req->metadata, req->nmeta, false, e) < 0)
 		return -1;
 	if (req->timeout_s < 0)
 		return aj_err_set(e, AJ_EINVAL, 0, "timeout must not be negative");
@@ -904,6 +905,26 @@ static void *reaper_main(void *arg)
 
 /* ---- open / close --------------------------------------------------------- */
 
+/* Two servers on one state dir would each think they own its sandboxes
+ * (and the second would end the first one's at start): hold an exclusive
+ * lock on <state>/lock for the manager's life. */
+static int lock_state_dir(struct box_mgr *m, struct aj_err *e)
+{
+	char path[4200];
+	if (mkdir(m->state_dir, 0700) < 0 && errno != EEXIST)
+		return aj_err_sys(e, AJ_EINTERNAL, "create %s", m->state_dir);
+	snprintf(path, sizeof(path), "%s/lock", m->state_dir);
+	m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (m->lock_fd < 0)
+		return aj_err_sys(e, AJ_EINTERNAL, "open %s", path);
+	if (flock(m->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return aj_err_set(e, AJ_ECONFLICT, errno,
+				  "state directory %s is in use by another agentjail "
+				  "(serve or mcp); give each its own --state",
+				  m->state_dir);
+	return 0;
+}
+
 /* Sandboxes of a previous run died with it (their supervisors die with the
  * launcher): record that, and sweep any cgroups they left. */
 static void end_previous_run(struct box_mgr *m)
@@ -913,6 +934,9 @@ static void end_previous_run(struct box_mgr *m)
 	struct aj_err e;
 	if (store_sandbox_list(m->store, NULL, "running", &rows, &n, &e) == 0) {
 		for (size_t i = 0; i < n; i++) {
+			/* its supervisor died with the old launcher; if anything
+			 * was left in its cgroups, it goes now */
+			jail_remove_named(rows[i].id, NULL);
 			store_sandbox_end(m->store, rows[i].id, now_ms(),
 					  "server restarted", NULL);
 			box_audit(m, NULL, "sandbox.terminate", rows[i].id, NULL,
@@ -938,6 +962,7 @@ int box_mgr_open(const struct box_config *cfg, struct box_mgr **out,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	m->lock_fd = -1;
 	m->slots = calloc(MAX_SLOTS, 1);
 	m->state_dir = strdup(cfg->state_dir);
 	m->cfg.state_dir = m->state_dir;
@@ -945,10 +970,10 @@ int box_mgr_open(const struct box_config *cfg, struct box_mgr **out,
 		aj_err_set(e, AJ_EINTERNAL, ENOMEM, "out of memory");
 		goto fail;
 	}
-	/* The launcher first: it must be forked while we have one thread. */
-	if (launcher_start(&m->launcher, e) < 0)
-		goto fail;
-	if (store_open(cfg->state_dir, &m->store, e) < 0)
+	/* The state dir is ours alone, or nothing starts.  Then the launcher:
+	 * it must be forked while we have one thread. */
+	if (lock_state_dir(m, e) < 0 || launcher_start(&m->launcher, e) < 0 ||
+	    store_open(cfg->state_dir, &m->store, e) < 0)
 		goto fail;
 	end_previous_run(m);
 	if (pump_start(m, &m->pump, e) < 0)
@@ -971,6 +996,8 @@ fail:
 	pump_stop(m->pump);
 	store_close(m->store);
 	launcher_stop(m->launcher);
+	if (m->lock_fd >= 0)
+		close(m->lock_fd);
 	free(m->slots);
 	free(m->state_dir);
 	free(m);
@@ -1001,6 +1028,7 @@ void box_mgr_close(struct box_mgr *m)
 	pump_stop(m->pump);
 	launcher_stop(m->launcher);
 	store_close(m->store);
+	close(m->lock_fd);
 	free(m->boxes);
 	free(m->slots);
 	free(m->state_dir);

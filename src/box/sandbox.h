@@ -110,6 +110,7 @@ struct sandbox {
 struct box_mgr {
 	struct box_config cfg;
 	char *state_dir;
+	int lock_fd;           /* flock on <state>/lock: one manager per dir */
 	struct store *store;
 	struct launcher *launcher;
 	struct pump *pump;
@@ -135,6 +136,10 @@ void sb_unref(struct sandbox *sb);
 /* Look up a running sandbox the caller may see; takes a reference. */
 int sb_lookup(struct box_mgr *m, const struct box_caller *c, const char *id,
 	      struct sandbox **out, struct aj_err *e);
+/* env or metadata from a caller: count, key and value sizes, and (env)
+ * no '=' in names. */
+int box_kv_validate(const char *what, const struct box_kv *kv, size_t n,
+		    bool env, struct aj_err *e);
 /* Role check: AJ_EFORBIDDEN if the caller's role is below min. */
 int box_require(const struct box_caller *c, enum role min, struct aj_err *e);
 /* Audit one action (outcome from e, or "ok" when e is NULL). */
@@ -149,9 +154,9 @@ void proc_unref(struct proc *p);
 /* The pump (pump.c): one thread reading every supervisor socket and every
  * process pipe, feeding procs and waking their waiters. */
 int pump_start(struct box_mgr *m, struct pump **out, struct aj_err *e);
-void pump_stop(struct pump *p);
-int pump_add_sandbox(struct pump *p, struct sandbox *sb, struct aj_err *e);
-int pump_add_proc(struct pump *p, struct proc *pr, struct aj_err *e);
+void pump_stop(struct pump *pu);
+int pump_add_sandbox(struct pump *pu, struct sandbox *sb, struct aj_err *e);
+int pump_add_proc(struct pump *pu, struct proc *p, struct aj_err *e);
 
 /* Send a message to a sandbox's supervisor (sb->lock held or not). */
 int sb_send(struct sandbox *sb, const void *msg, size_t len, const int *fds,

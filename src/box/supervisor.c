@@ -311,8 +311,10 @@ int supervisor_main(int ctl_fd, void *arg)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	s.sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
 	s.msg = malloc(SUP_MAX_MSG);
-	if (s.sigfd < 0 || !s.msg)
+	if (s.sigfd < 0 || !s.msg) {
+		free(s.msg);
 		return 1;
+	}
 
 	struct pollfd p[2] = { { .fd = s.ctl, .events = POLLIN },
 			       { .fd = s.sigfd, .events = POLLIN } };

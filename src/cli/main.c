@@ -15,6 +15,8 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "serve the sandbox API over HTTP" },
 	{ "keys", cmd_keys, "create, list and revoke API keys" },
 	{ "audit", cmd_audit, "verify the audit log's hash chain, list records" },
+	{ "mcp", cmd_mcp, "serve MCP on stdin/stdout for a local client" },
+	{ "tools", cmd_tools, "print the tool definitions (mcp, openai, anthropic)" },
 };
 
 static void usage(FILE *f)

@@ -110,7 +110,10 @@ static int add_bind(struct run_opts *o, const char *arg, bool writable,
 		free(d);
 		return aj_err_sys(e, AJ_EINTERNAL, "bind");
 	}
-	nb[o->spec.nbinds++] = (struct jail_bind){ src, d, writable };
+	struct jail_bind *b = &nb[o->spec.nbinds++];
+	b->src = src;
+	b->dst = d;
+	b->writable = writable;
 	o->spec.binds = nb;
 	return 0;
 }
@@ -353,8 +356,6 @@ int cmd_run(int argc, char **argv)
 	/* A closed stdout must not kill us mid-run (the sandbox would die
 	 * with us); the jail resets signals for the command itself. */
 	signal(SIGPIPE, SIG_IGN);
-	/* Leftovers of runs whose agentjail process was killed outright. */
-	jail_sweep_stale(NULL);
 
 	struct jail_result r;
 	int rc = jail_run(&o.spec, o.cmd,

@@ -19,6 +19,7 @@
 #include "box/box.h"
 #include "cli/cli.h"
 #include "e2b/e2b.h"
+#include "mcp/http.h"
 #include "util/crypto.h"
 #include "util/parse.h"
 
@@ -36,8 +37,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: agentjail serve [options]\n"
 		"\n"
-		"Serve the sandbox API (REST under /v1, /healthz, /metrics) and the\n"
-		"E2B-compatible API (point E2B_API_URL and E2B_SANDBOX_URL here).\n"
+		"Serve the sandbox API (REST under /v1, /healthz, /metrics), MCP at\n"
+		"/mcp and the E2B-compatible API (point E2B_API_URL and\n"
+		"E2B_SANDBOX_URL here).\n"
 		"\n"
 		"  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080;\n"
 		"                       port 0 picks a free one; [::1]:PORT for IPv6)\n"
@@ -206,13 +208,27 @@ static int bootstrap_key(struct box_mgr *m, const char *state)
 
 /* ---- the command ------------------------------------------------------------------- */
 
-static int run_server(struct box_mgr *m, const struct api_config *ac,
+static int run_server(struct box_mgr *m, const struct api_config *base,
 		      const sigset_t *stop)
 {
 	struct api_server *srv;
 	struct aj_err e;
+	/* MCP (Streamable HTTP) at /mcp, on the same daemon and keys */
+	struct mcp_http *mcp;
+	struct mcp_http_config mc = { .mgr = m, .listen_host = base->host };
+	if (mcp_http_start(&mc, &mcp, &e) < 0) {
+		fprintf(stderr, "agentjail serve: %s\n", e.msg);
+		return 1;
+	}
+	/* ... and the E2B-compatible API, told apart by its paths */
+	struct api_mount mounts[2] = { *mcp_http_mount(mcp), e2b_mount };
+	struct api_config cfg = *base;
+	cfg.mounts = mounts;
+	cfg.nmounts = 2;
+	const struct api_config *ac = &cfg;
 	if (api_start(m, ac, &srv, &e) < 0) {
 		fprintf(stderr, "agentjail serve: %s\n", e.msg);
+		mcp_http_stop(mcp);
 		return 1;
 	}
 	bool v6 = strchr(ac->host, ':') != NULL;
@@ -228,6 +244,7 @@ static int run_server(struct box_mgr *m, const struct api_config *ac,
 	sigwait(stop, &sig);
 	fprintf(stderr, "agentjail: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
 	api_stop(srv);
+	mcp_http_stop(mcp);
 	return 0;
 }
 
@@ -240,7 +257,7 @@ int cmd_serve(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	struct api_config ac = { .host = o.host, .port = o.port, .no_auth = o.no_auth,
-				 .log_requests = !o.quiet, .mounts = &e2b_mount, .nmounts = 1 };
+				 .log_requests = !o.quiet };
 	if (api_check_config(&ac, &e) < 0) {
 		fprintf(stderr, "agentjail serve: %s\n", e.msg);
 		return 2;

@@ -36,7 +36,6 @@ struct proc_job {
 	pid_t pid;               /* Connect: the process to follow */
 	struct e2b_stream *st;
 	struct aj_buf out;       /* frames being built */
-	bool started;            /* Start: on_start ran (it runs on) */
 };
 
 static void job_free(void *arg)
@@ -128,14 +127,6 @@ static void follow(struct proc_job *j, pid_t pid, bool from_start)
 
 /* ---- Start ------------------------------------------------------------------------- */
 
-static int started(void *ctx, pid_t pid)
-{
-	struct proc_job *j = ctx;
-	j->started = true;
-	j->pid = pid;
-	return 0;
-}
-
 /* A command over before the manager saw it running comes back whole. */
 static void replay(struct proc_job *j, const struct box_exec_result *res)
 {
@@ -149,18 +140,25 @@ static void replay(struct proc_job *j, const struct box_exec_result *res)
 		send_end_stream(j, NULL, NULL);
 }
 
+/* A background exec that is still running comes back with its pid and
+ * nothing else (box.h); one that was over at once comes back with its
+ * whole result, output included. */
+static bool running(const struct box_exec_result *res)
+{
+	return !res->out[0] && !res->out[1] && !res->error;
+}
+
 static void start_work(struct e2b_stream *st, void *arg)
 {
 	struct proc_job *j = arg;
-	struct box_sink sink = { .on_start = started, .ctx = j };
 	struct box_exec_result res;
 	struct aj_err e;
 	j->st = st;
-	int rc = box_exec(j->m, &j->who.caller, j->who.id, &j->req, &sink, &res, &e);
+	int rc = box_exec(j->m, &j->who.caller, j->who.id, &j->req, NULL, &res, &e);
 	if (rc < 0 && e.code == AJ_EINVAL && j->req.output_limit) {
 		/* over the operator's cap (checked before anything runs) */
 		j->req.output_limit = 0;
-		rc = box_exec(j->m, &j->who.caller, j->who.id, &j->req, &sink, &res, &e);
+		rc = box_exec(j->m, &j->who.caller, j->who.id, &j->req, NULL, &res, &e);
 	}
 	if (rc < 0) {
 		send_end_stream(j, cn_code(e.code), e.msg);
@@ -168,10 +166,10 @@ static void start_work(struct e2b_stream *st, void *arg)
 	}
 	if (res.error)
 		send_end_stream(j, "invalid_argument", res.error);
-	else if (!j->started)
+	else if (!running(&res))
 		replay(j, &res);
-	else if (send_start(j, j->pid) == 0)
-		follow(j, j->pid, true);
+	else if (send_start(j, res.pid) == 0)
+		follow(j, res.pid, true);
 	box_exec_result_free(&res);
 }
 

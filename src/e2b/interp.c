@@ -149,14 +149,22 @@ static int on_error(void *ctx, const struct box_cell_error *err)
 				   "traceback", api_json_str(err->traceback)));
 }
 
+/* Polled while the cell is silent: the client (the SDK's timeout) left. */
+static int is_cancelled(void *ctx)
+{
+	struct cell_job *j = ctx;
+	return atomic_load(e2b_stream_cancel(j->st));
+}
+
 static void cell_work(struct e2b_stream *st, void *arg)
 {
 	struct cell_job *j = arg;
-	struct box_code_sink sink = { on_output, on_result, on_error, j };
+	struct box_code_sink sink = { .on_output = on_output, .on_result = on_result,
+				      .on_error = on_error, .is_cancelled = is_cancelled,
+				      .ctx = j };
 	struct box_code_result res;
 	struct aj_err e;
 	j->st = st;
-	j->req.cancel = e2b_stream_cancel(st);
 	int rc = box_code_run(j->m, &j->who.caller, j->who.id, &j->req, &sink, &res, &e);
 	emit_text(j, BOX_STDOUT, NULL, 0, true);
 	emit_text(j, BOX_STDERR, NULL, 0, true);

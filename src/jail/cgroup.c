@@ -11,14 +11,13 @@
  * cgroups it does not own.
  *
  * Entering: the parent opens the leaf's `tasks` (v1) or `cgroup.procs`
- * (v2) file and the CHILD writes "0" (itself) into it right after the
- * clone.  Writing another process's pid into cgroup.procs takes the
+ * (v2) file, passes the descriptor to the child, and the CHILD writes "0"
+ * (itself) into it before it runs anything it does not control.  Writing another process's pid into cgroup.procs takes the
  * global cgroup_threadgroup_rwsem for writing, which waits for an RCU
  * grace period when nobody migrated a task recently: measured here at
  * 14-26 ms per cold run, against 0.3 ms when a single-threaded process
  * moves itself through `tasks` (the kernel skips that lock for a thread
- * moving itself).  The child does this before it runs anything we do not
- * control, so no sandboxed code ever runs outside its cgroup.
+ * moving itself).
  *
  * The parent directory <ours>/agentjail is left in place: it is shared by
  * concurrent jails and removing it would race with their creation. */
@@ -166,30 +165,36 @@ static int has_word(const char *list, const char *word)
 	return 0;
 }
 
-/* Our cgroup path in the hierarchy whose /proc/self/cgroup controller
- * field contains ctrl (v1), or in the v2 hierarchy (ctrl == NULL). */
-static int own_path(const char *ctrl, char *out, size_t size)
+/* Our cgroup path in the hierarchy whose controller field (in the text
+ * of /proc/self/cgroup) contains ctrl (v1), or in the v2 hierarchy
+ * (ctrl == NULL). */
+static int own_path(const char *procs, const char *ctrl, char *out, size_t size)
 {
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	if (!f)
-		return -1;
-	char line[PATH_MAX + 128];
-	int found = -1;
-	while (found < 0 && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		char *c1 = strchr(line, ':');
-		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		const char *ctrls = c1 + 1;
-		int match = ctrl ? has_word(ctrls, ctrl)
-				 : (strcmp(line, "0") == 0 && *ctrls == '\0');
-		if (match && snprintf(out, size, "%s", c2 + 1) < (int)size)
-			found = 0;
+	for (const char *line = procs; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		const char *c1 = memchr(line, ':', len);
+		const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
+		if (c2) {
+			char ctrls[256];
+			size_t cl = (size_t)(c2 - c1 - 1);
+			int match = 0;
+			if (cl < sizeof(ctrls)) {
+				memcpy(ctrls, c1 + 1, cl);
+				ctrls[cl] = '\0';
+				match = ctrl ? has_word(ctrls, ctrl)
+					     : (c1 - line == 1 && line[0] == '0' && cl == 0);
+			}
+			size_t pl = len - (size_t)(c2 + 1 - line);
+			if (match && pl < size) {
+				memcpy(out, c2 + 1, pl);
+				out[pl] = '\0';
+				return 0;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
 	}
-	fclose(f);
-	return found;
+	return -1;
 }
 
 /* mountinfo escapes spaces etc. as \ooo; undo it in place. */
@@ -227,6 +232,9 @@ static int join_dir(const char *mnt, const char *root, const char *cgpath,
 static int discover(struct layout *lay)
 {
 	memset(lay, 0, sizeof(*lay));
+	char procs[4096];
+	if (read_small("/proc/self", "cgroup", procs, sizeof(procs)) < 0)
+		return -1;
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return -1;
@@ -264,7 +272,7 @@ static int discover(struct layout *lay)
 			continue;
 		char cgpath[PATH_MAX];
 		int first = __builtin_ctz(here);
-		if (own_path(ctrl_name[first], cgpath, sizeof(cgpath)) < 0)
+		if (own_path(procs, ctrl_name[first], cgpath, sizeof(cgpath)) < 0)
 			continue;
 		struct hier *h = &lay->h[lay->n];
 		if (join_dir(mnt, root, cgpath, h->dir, sizeof(h->dir)) < 0)
@@ -281,7 +289,7 @@ static int discover(struct layout *lay)
 	 * has them (cpu.stat carries the usage there, so no cpuacct). */
 	unsigned missing = ((1u << C_N) - 1) & ~assigned & ~(1u << C_CPUACCT);
 	char cgpath[PATH_MAX];
-	if (missing && v2_mnt[0] && own_path(NULL, cgpath, sizeof(cgpath)) == 0) {
+	if (missing && v2_mnt[0] && own_path(procs, NULL, cgpath, sizeof(cgpath)) == 0) {
 		struct hier *h = &lay->h[lay->n];
 		char avail[512];
 		if (join_dir(v2_mnt, v2_root, cgpath, h->dir, sizeof(h->dir)) == 0 &&
@@ -429,18 +437,18 @@ int jail_cgroup_create(const char *name, const struct jail_limits *l,
 			warn_ctrls(w, src->ctrls, "cgroup path too long");
 			continue;
 		}
-		char why[PATH_MAX + 64];
+		char why[96];
 		if (src->version == 2 && enable_v2(src->dir, src->ctrls) < 0 && errno != EBUSY) {
 			/* EBUSY: our own cgroup has processes, so v2 will not
 			 * delegate; creating children then fails below. */
-			snprintf(why, sizeof(why), "cannot delegate in %s: %s",
-				 src->dir, strerror(errno));
+			snprintf(why, sizeof(why), "cgroup v2 will not delegate "
+				 "controllers here (%s)", strerror(errno));
 			warn_ctrls(w, src->ctrls, why);
 			continue;
 		}
 		if (mkdir(base, 0755) < 0 && errno != EEXIST) {
-			snprintf(why, sizeof(why), "cannot create cgroup %s: %s",
-				 base, strerror(errno));
+			snprintf(why, sizeof(why), "cannot create a cgroup (%s)",
+				 strerror(errno));
 			warn_ctrls(w, src->ctrls, why);
 			continue;
 		}
@@ -452,8 +460,8 @@ int jail_cgroup_create(const char *name, const struct jail_limits *l,
 						"cgroup %s already exists", h->dir);
 				break;
 			}
-			snprintf(why, sizeof(why), "cannot create cgroup %s: %s",
-				 h->dir, strerror(errno));
+			snprintf(why, sizeof(why), "cannot create a cgroup (%s)",
+				 strerror(errno));
 			warn_ctrls(w, src->ctrls, why);
 			continue;
 		}
@@ -464,7 +472,7 @@ int jail_cgroup_create(const char *name, const struct jail_limits *l,
 			 h->version == 1 ? "tasks" : "cgroup.procs");
 		h->enter_fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (h->enter_fd < 0) {
-			snprintf(why, sizeof(why), "cannot open %s: %s", path,
+			snprintf(why, sizeof(why), "cannot open the cgroup (%s)",
 				 strerror(errno));
 			warn_ctrls(w, src->ctrls, why);
 			rmdir(h->dir);
@@ -482,17 +490,22 @@ int jail_cgroup_create(const char *name, const struct jail_limits *l,
 	return 0;
 }
 
-int jail_cgroup_enter(struct jail_cgroup *cg, struct aj_err *e)
+int jail_cgroup_enter_fds(const struct jail_cgroup *cg, int *fds, int max)
+{
+	int n = 0;
+	for (int i = 0; cg && i < cg->n && n < max; i++)
+		if (cg->h[i].enter_fd >= 0)
+			fds[n++] = cg->h[i].enter_fd;
+	return n;
+}
+
+int jail_cgroup_enter(const int *fds, int n, struct aj_err *e)
 {
 	int rc = 0;
-	for (int i = 0; cg && i < cg->n; i++) {
-		struct hier *h = &cg->h[i];
-		if (h->enter_fd < 0)
-			continue;
-		if (rc == 0 && write(h->enter_fd, "0", 1) != 1)
-			rc = aj_err_sys(e, AJ_EINTERNAL, "enter cgroup %s", h->dir);
-		close(h->enter_fd);
-		h->enter_fd = -1;
+	for (int i = 0; i < n; i++) {
+		if (rc == 0 && write(fds[i], "0", 1) != 1)
+			rc = aj_err_sys(e, AJ_EINTERNAL, "enter cgroup");
+		close(fds[i]);
 	}
 	return rc;
 }
@@ -611,6 +624,45 @@ static int stale(const char *leaf, const char *name)
 	return read_small(leaf, "cgroup.procs", buf, sizeof(buf)) == 0 && buf[0] == '\0';
 }
 
+/* Remove the stale leaves of one agentjail/ directory (except `keep`). */
+static int sweep_base(const char *base, const char *keep)
+{
+	DIR *d = opendir(base);
+	if (!d)
+		return 0;
+	int removed = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.' ||
+		    (keep && strcmp(de->d_name, keep) == 0))
+			continue;
+		char leaf[PATH_MAX];
+		if (snprintf(leaf, sizeof(leaf), "%s/%s", base, de->d_name) >= (int)sizeof(leaf))
+			continue;
+		if (stale(leaf, de->d_name) && rmdir(leaf) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
+int jail_cgroup_sweep_siblings(const struct jail_cgroup *cg)
+{
+	int removed = 0;
+	for (int i = 0; cg && i < cg->n; i++) {
+		char base[PATH_MAX];
+		snprintf(base, sizeof(base), "%s", cg->h[i].dir);
+		char *slash = strrchr(base, '/');
+		if (!slash)
+			continue;
+		*slash = '\0';
+		int here = sweep_base(base, slash + 1);
+		if (here > removed)
+			removed = here;
+	}
+	return removed;
+}
+
 int jail_sweep_stale(struct aj_err *e)
 {
 	struct layout *lay = calloc(1, sizeof(*lay));
@@ -625,23 +677,34 @@ int jail_sweep_stale(struct aj_err *e)
 		char base[PATH_MAX];
 		if (snprintf(base, sizeof(base), "%s/" PARENT_DIR, lay->h[i].dir) >= (int)sizeof(base))
 			continue;
-		DIR *d = opendir(base);
-		if (!d)
-			continue;
-		int here = 0;
-		struct dirent *de;
-		while ((de = readdir(d))) {
-			if (de->d_type != DT_DIR || de->d_name[0] == '.')
-				continue;
-			char leaf[PATH_MAX];
-			if (snprintf(leaf, sizeof(leaf), "%s/%s", base, de->d_name) >= (int)sizeof(leaf))
-				continue;
-			if (stale(leaf, de->d_name) && rmdir(leaf) == 0)
-				here++;
-		}
-		closedir(d);
+		int here = sweep_base(base, NULL);
 		if (here > removed)
 			removed = here;
+	}
+	free(lay);
+	return removed;
+}
+
+int jail_remove_named(const char *name, struct aj_err *e)
+{
+	struct layout *lay = calloc(1, sizeof(*lay));
+	if (!lay)
+		return aj_err_sys(e, AJ_EINTERNAL, "remove cgroup");
+	if (discover(lay) < 0) {
+		free(lay);
+		return aj_err_sys(e, AJ_EINTERNAL, "remove cgroup: mountinfo");
+	}
+	int removed = 0;
+	for (int i = 0; i < lay->n; i++) {
+		struct hier h = lay->h[i];
+		if (snprintf(h.dir, sizeof(h.dir), "%s/" PARENT_DIR "/%s", lay->h[i].dir,
+			     name) >= (int)sizeof(h.dir))
+			continue;
+		struct stat st;
+		if (stat(h.dir, &st) < 0)
+			continue;
+		remove_leaf(&h);
+		removed += stat(h.dir, &st) < 0;
 	}
 	free(lay);
 	return removed;

@@ -170,4 +170,9 @@ int jail_stats(const struct jail *j, struct jail_stats *st, struct aj_err *e);
  * crash).  Returns the number removed. */
 int jail_sweep_stale(struct aj_err *e);
 
+/* Kill whatever still runs in the cgroups of the jail called name (a
+ * jail of a previous run, known by name) and remove them, whatever their
+ * age.  Returns how many hierarchies' leaves were removed. */
+int jail_remove_named(const char *name, struct aj_err *e);
+
 #endif

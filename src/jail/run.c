@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "jail/internal.h"
+#include "util/fdpass.h"
 
 /* After PID 1 is gone every writer of the pipes is gone too; this only
  * bounds the wait if a descriptor lingers in a unix socket being
@@ -55,71 +57,6 @@ static uint64_t now_ms(void)
 
 /* ---- inside: PID 1 ----------------------------------------------------- */
 
-static int recv_fds(int sock, int fds[2])
-{
-	char byte;
-	struct iovec iov = { &byte, 1 };
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	ssize_t n;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	if (n != 1 || !cm || cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(2 * sizeof(int)))
-		return -1;
-	memcpy(fds, CMSG_DATA(cm), 2 * sizeof(int));
-	return 0;
-}
-
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-	for (; *envp; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
-}
-
-/* execvpe, but searching the SANDBOX's PATH (libc's would use ours). */
-static _Noreturn void exec_command(char *const argv[], char *const envp[])
-{
-	const char *cmd = argv[0];
-	int err = ENOENT;
-	if (strchr(cmd, '/')) {
-		execve(cmd, argv, envp);
-		err = errno;
-	} else {
-		const char *path = env_get(envp, "PATH");
-		if (!path)
-			path = "/usr/bin:/bin";
-		char full[4096];
-		while (*path) {
-			const char *colon = strchr(path, ':');
-			size_t dl = colon ? (size_t)(colon - path) : strlen(path);
-			int len = snprintf(full, sizeof(full), "%.*s/%s", (int)dl,
-					   dl ? path : ".", cmd);
-			if (len > 0 && len < (int)sizeof(full)) {
-				execve(full, argv, envp);
-				if (errno != ENOENT && errno != ENOTDIR)
-					err = errno; /* remember EACCES & co */
-			}
-			path += dl + (colon ? 1 : 0);
-			if (!colon)
-				break;
-		}
-	}
-	dprintf(2, "agentjail: %s: %s\n", cmd, strerror(err));
-	_exit(err == ENOENT ? 127 : 126);
-}
-
 static int run_init(int ctl, void *p)
 {
 	const struct init_arg *a = p;
@@ -128,30 +65,44 @@ static int run_init(int ctl, void *p)
 	 * fds through /proc (we are the same uid as the code we run). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-	int fds[2];
-	if (recv_fds(ctl, fds) < 0)
+	char m;
+	int fds[2], nfds = 2;
+	if (aj_recv_msg(ctl, &m, 1, fds, &nfds) != 1 || nfds != 2)
 		return 126;
-	pid_t cmd = fork();
-	if (cmd < 0) {
-		dprintf(fds[1], "agentjail: fork: %s\n", strerror(errno));
-		return 126;
-	}
-	if (cmd == 0) {
-		/* A session of its own: no controlling terminal, and its
-		 * process group is not ours. */
-		setsid();
-		if (dup2(fds[0], 1) < 0 || dup2(fds[1], 2) < 0)
-			_exit(126);
-		syscall(SYS_close_range, 3U, ~0U, 0U);
-		exec_command(a->argv, a->envp);
+	/* posix_spawn rather than fork: it uses CLONE_VM|CLONE_VFORK, so the
+	 * page tables of this (caller-sized) process are not copied for a
+	 * child that execs right away.  The command gets a session of its
+	 * own (no controlling terminal, a process group that is not ours),
+	 * our pipes as stdout/stderr and nothing above fd 2.  The search
+	 * for a bare command name must use the SANDBOX's PATH, so the
+	 * environment is switched first (posix_spawnp reads PATH from it). */
+	extern char **environ;
+	environ = (char **)a->envp;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], 1);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	pid_t cmd = -1;
+	int err = posix_spawnp(&cmd, a->argv[0], &fa, &at, a->argv, a->envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	struct init_result r = { 0 };
+	if (err) {
+		/* What a shell says and returns when it cannot run a command. */
+		dprintf(fds[1], "agentjail: %s: %s\n", a->argv[0], strerror(err));
+		r.status = (err == ENOENT ? 127 : 126) << 8;
+		cmd = -1;
 	}
 	close(fds[0]);
 	close(fds[1]);
 
 	/* As PID 1 we inherit every orphan: reap them all until the command
 	 * itself exits. */
-	struct init_result r = { 0 };
-	for (;;) {
+	while (cmd > 0) {
 		int st;
 		pid_t w = waitpid(-1, &st, 0);
 		if (w == cmd) {
@@ -246,30 +197,6 @@ static void drain_once(struct stream *s, char *chunk, size_t size,
 	}
 }
 
-static int send_fds(int sock, int a, int b, struct aj_err *e)
-{
-	char byte = 'f';
-	struct iovec iov = { &byte, 1 };
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
-	int fds[2] = { a, b };
-	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != 1)
-		return aj_err_sys(e, AJ_EINTERNAL, "pass output pipes");
-	return 0;
-}
-
 static void close_pair(int p[2])
 {
 	for (int i = 0; i < 2; i++)
@@ -313,7 +240,13 @@ static int supervise(struct jail *j, int ctl, struct stream st[2],
 			idx[n++] = 3;
 		}
 
+		/* The deadline is checked on every pass, not only when poll
+		 * times out: a command flooding its output keeps poll busy. */
 		uint64_t now = now_ms();
+		if (!pid1_done && deadline && !killed && now >= deadline) {
+			jail_kill(j);
+			killed = 1;
+		}
 		int wait_ms = -1;
 		if (!pid1_done && deadline && !killed)
 			wait_ms = deadline > now ? (int)(deadline - now) : 0;
@@ -334,13 +267,8 @@ static int supervise(struct jail *j, int ctl, struct stream st[2],
 			killed = 1;
 			continue;
 		}
-		if (rc == 0) {
-			if (!pid1_done && deadline && !killed && now_ms() >= deadline) {
-				jail_kill(j);
-				killed = 1;
-			}
-			continue;
-		}
+		if (rc == 0)
+			continue; /* deadline or drain grace: checked above */
 		for (int k = 0; k < n; k++) {
 			if (!pf[k].revents)
 				continue;
@@ -357,7 +285,10 @@ static int supervise(struct jail *j, int ctl, struct stream st[2],
 					ctl = -1;
 				}
 			} else {
-				if (wait4(j->pid, &pid1_status, 0, &ru) == j->pid)
+				pid_t w = wait4(j->pid, &pid1_status, 0, &ru);
+				/* ECHILD: the caller ignores SIGCHLD and the
+				 * kernel reaped it; the status is then lost. */
+				if (w == j->pid || (w < 0 && errno == ECHILD))
 					pid1_done = 1;
 			}
 		}
@@ -404,8 +335,11 @@ int jail_run(const struct jail_spec *spec, char *const argv[],
 	/* The init receives the pipes as soon as it starts; once they are
 	 * in flight our copies of the write ends must go, or we would never
 	 * see EOF. */
-	if (send_fds(sv[0], outp[1], errp[1], e) < 0)
+	int wends[2] = { outp[1], errp[1] };
+	if (aj_send_msg(sv[0], "p", 1, wends, 2) < 0) {
+		aj_err_sys(e, AJ_EINTERNAL, "pass output pipes");
 		goto fail;
+	}
 	close(outp[1]);
 	close(errp[1]);
 	outp[1] = errp[1] = -1;

@@ -1,26 +1,33 @@
 /* spawn.c - jail_start: the whole confinement sequence, top to bottom.
  *
  *  parent                                  child (clone: new user, pid,
- *                                          mount, ipc, uts [, net] ns)
- *  ------                                  -----
- *  compile seccomp policy (if not given)
- *  create cgroups, write limits,
- *  open their `tasks` files
- *  clone ------------------------------->  PDEATHSIG=SIGKILL, default signals
- *                                          enter cgroups (write "0")
- *  write uid_map/gid_map (1000 -> host id)  wait for "go"
- *  "go" -------------------------------->  setresgid/setgroups/setresuid 1000
- *                                          unshare cgroup ns, hostname
- *                                          build the root fs, pivot, ro
- *                                          rlimits, fds 0-2 /dev/null, 3 ctl
- *                                          drop caps, no_new_privs,
- *                                          Landlock, seccomp
- *  read report: OK / WARN / ERR  <-------  report OK, close other fds
- *  return                                  fn(3, arg) as PID 1, _exit
+ *  ------                                  mount, ipc, uts [, net] ns)
+ *  seccomp policy (precompiled)            -----
+ *  clone -------------------------------->  PDEATHSIG=SIGKILL, default signals
+ *  write uid_map/gid_map (1000 -> host id)  wait for "ids"
+ *  "ids" -------------------------------->  setresgid/setgroups/setresuid 1000,
+ *                                           PDEATHSIG again (the uid change
+ *                                           cleared it),
+ *  create cgroups, write limits, open       hostname, loopback up,
+ *  their `tasks` files; sweep leftovers     build the root fs, pivot, ro
+ *  "cgroups" + the tasks fds ----------->   enter cgroups (write "0"),
+ *                                           unshare cgroup ns,
+ *                                           rlimits, fds 0-2 /dev/null, 3 ctl,
+ *                                           drop caps, no_new_privs,
+ *                                           Landlock, seccomp
+ *  read reports: OK / WARN / ERR <-------   report OK, close other fds
+ *  return                                   fn(3, arg) as PID 1, _exit
+ *
+ * Parent and child talk over one SOCK_SEQPACKET pair: whole messages,
+ * descriptors attached, and EOF if the other side dies.  The cgroups are
+ * made while the child builds its filesystem (both take about a
+ * millisecond; on two cores they overlap) rather than before the clone,
+ * and the child moves itself in (see cgroup.c for why); either way it is
+ * in them, limits set, before any code we do not control runs.
  *
  * The child is a fork-like copy of a single-threaded caller: it uses
  * syscalls and simple libc (snprintf, malloc) only, never returns into the
- * caller's code, and reports failure as an aj_err over the report pipe.
+ * caller's code, and reports failure as an aj_err over the socket.
  *
  * Why each namespace: user - everything below works without host
  * privileges, and "root" inside is nobody outside; pid - the sandbox
@@ -31,13 +38,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,6 +55,7 @@
 #include <unistd.h>
 
 #include "jail/internal.h"
+#include "util/fdpass.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -53,8 +64,7 @@
 #define P_PIDFD 3
 #endif
 
-/* One record on the report pipe: far below PIPE_BUF, so each write is
- * atomic and each read gets exactly one. */
+/* One report, child to parent (one seqpacket message each). */
 struct report {
 	int kind; /* REPORT_* */
 	int code; /* enum aj_code for REPORT_ERR */
@@ -63,15 +73,16 @@ struct report {
 };
 enum { REPORT_OK, REPORT_WARN, REPORT_ERR };
 
+/* Parent to child: the release steps. */
+enum { GO_IDS = 'i', GO_CGROUPS = 'c' };
+
 struct child_ctx {
 	const struct jail_spec *spec;
 	const struct jail_policy *policy;
-	struct jail_cgroup *cg;
 	jail_init_fn fn;
 	void *arg;
 	int ctl_fd;
-	int go_fd;     /* read end: the parent wrote our id maps */
-	int report_fd; /* write end: report records */
+	int sock;          /* our end of the seqpacket pair */
 	int may_setgroups; /* parent is root: we may (and must) drop groups */
 };
 
@@ -85,10 +96,20 @@ static void report(int fd, int kind, enum aj_code code, int err, const char *tex
 	(void)n; /* nothing else to tell anyone if the parent is gone */
 }
 
-static _Noreturn void child_fail(const struct child_ctx *c, const struct aj_err *e)
+__attribute__((noreturn)) static void child_fail(const struct child_ctx *c, const struct aj_err *e)
 {
-	report(c->report_fd, REPORT_ERR, e->code, e->sys_errno, e->msg);
+	report(c->sock, REPORT_ERR, e->code, e->sys_errno, e->msg);
 	_exit(127);
+}
+
+/* Wait for release step `step`; take up to *nfds descriptors with it.
+ * EOF (the parent died) or anything unexpected: leave quietly. */
+static void await(const struct child_ctx *c, char step, int *fds, int *nfds)
+{
+	char m = 0;
+	int none = 0;
+	if (aj_recv_msg(c->sock, &m, 1, fds, nfds ? nfds : &none) != 1 || m != step)
+		_exit(127);
 }
 
 /* The caller's handlers point into code that must not run here, and an
@@ -137,16 +158,52 @@ static int set_rlimits(const struct jail_limits *l, struct aj_err *e)
 	return 0;
 }
 
-/* fds 0-2 on /dev/null, the control fd on 3, the report fd moved high
+/* Close every fd >= first (close_range is Linux 5.9+; before that, walk
+ * up to the fd limit). */
+static void close_from(int first)
+{
+	if (syscall(SYS_close_range, (unsigned)first, ~0U, 0U) == 0)
+		return;
+	struct rlimit rl;
+	int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < 65536
+			  ? (int)rl.rlim_max : 65536;
+	for (int fd = first; fd < max; fd++)
+		close(fd);
+}
+
+/* A new network namespace starts with its loopback device down; bring it
+ * up so that programs talking to localhost (test servers, language
+ * servers, notebooks) work.  Needs CAP_NET_ADMIN in the namespace, which
+ * we still have here. */
+static int loopback_up(struct aj_err *e)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return aj_err_sys(e, AJ_EINTERNAL, "loopback: socket");
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+	if (rc == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	if (rc < 0)
+		aj_err_sys(e, AJ_EINTERNAL, "bring loopback up");
+	close(s);
+	return rc;
+}
+
+/* fds 0-2 on /dev/null, the control fd on 3, our socket moved high
  * (closed with everything else once it has said OK). */
 static int arrange_fds(struct child_ctx *c, struct aj_err *e)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int ctl = c->ctl_fd >= 0 ? fcntl(c->ctl_fd, F_DUPFD_CLOEXEC, 10) : -1;
-	int rep = fcntl(c->report_fd, F_DUPFD_CLOEXEC, 10);
+	int rep = fcntl(c->sock, F_DUPFD_CLOEXEC, 10);
 	if (null < 0 || rep < 0 || (c->ctl_fd >= 0 && ctl < 0))
 		return aj_err_sys(e, AJ_EINTERNAL, "arrange fds");
-	c->report_fd = rep;
+	c->sock = rep;
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(null, fd) < 0)
 			return aj_err_sys(e, AJ_EINTERNAL, "dup2 /dev/null");
@@ -167,22 +224,14 @@ static _Noreturn void child_main(struct child_ctx *c)
 
 	/* 1. Die with the process that created us (PID 1 dying then takes
 	 *    the whole pid namespace).  If the parent died before this
-	 *    line, the read of "go" below sees EOF and we leave. */
+	 *    line, the wait below sees EOF and we leave. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	reset_signals();
 
-	/* 2. Into the jail's cgroups before anything else, so every byte
-	 *    and process from here on is accounted and limited. */
-	if (jail_cgroup_enter(c->cg, &e) < 0)
-		child_fail(c, &e);
+	/* 2. Wait until the parent has written our uid/gid maps. */
+	await(c, GO_IDS, NULL, NULL);
 
-	/* 3. Wait until the parent has written our uid/gid maps. */
-	char go;
-	if (read(c->go_fd, &go, 1) != 1)
-		_exit(127);
-	close(c->go_fd);
-
-	/* 4. Become the sandbox user.  We keep our user-namespace
+	/* 3. Become the sandbox user.  We keep our user-namespace
 	 *    capabilities (the namespace's uid 0 is unmapped, so this is not
 	 *    a root->non-root transition); files created from here on
 	 *    belong to uid 1000.  As root's child we also drop the host's
@@ -200,23 +249,37 @@ static _Noreturn void child_main(struct child_ctx *c)
 		aj_err_sys(&e, AJ_EINTERNAL, "setresuid");
 		child_fail(c, &e);
 	}
+	/* Changing the euid cleared the parent-death signal: arm it again.
+	 * Should the parent have died in between, the wait for "cgroups"
+	 * below sees EOF and we leave. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	umask(022);
 
-	/* 5. A cgroup namespace rooted at the jail's cgroup (now that we are
-	 *    in it), and the hostname of the new uts namespace. */
-	if (unshare(CLONE_NEWCGROUP) < 0) {
-		aj_err_sys(&e, AJ_EINTERNAL, "unshare cgroup namespace");
-		child_fail(c, &e);
-	}
+	/* 4. The hostname of the new uts namespace, and the loopback device
+	 *    of the new network namespace. */
 	if (sethostname(JAIL_HOSTNAME, strlen(JAIL_HOSTNAME)) < 0) {
 		aj_err_sys(&e, AJ_EINTERNAL, "sethostname");
 		child_fail(c, &e);
 	}
+	if (spec->net == JAIL_NET_NONE && loopback_up(&e) < 0)
+		child_fail(c, &e);
 
-	/* 6. The filesystem (mounts.c): private propagation, tmpfs root,
+	/* 5. The filesystem (mounts.c): private propagation, tmpfs root,
 	 *    pivot_root, binds, /proc, /dev, read-only root, chdir. */
 	if (jail_fs_build(spec, &e) < 0)
 		child_fail(c, &e);
+
+	/* 6. Into the jail's cgroups (the parent made them meanwhile), then
+	 *    a cgroup namespace rooted there, so /proc/self/cgroup shows
+	 *    "/" instead of host paths. */
+	int cgfds[AJ_MAX_PASS_FDS], ncg = AJ_MAX_PASS_FDS;
+	await(c, GO_CGROUPS, cgfds, &ncg);
+	if (jail_cgroup_enter(cgfds, ncg, &e) < 0)
+		child_fail(c, &e);
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		aj_err_sys(&e, AJ_EINTERNAL, "unshare cgroup namespace");
+		child_fail(c, &e);
+	}
 
 	/* 7. Resource limits the kernel enforces per process. */
 	if (set_rlimits(&spec->limits, &e) < 0 || arrange_fds(c, &e) < 0)
@@ -232,27 +295,32 @@ static _Noreturn void child_main(struct child_ctx *c)
 		aj_err_sys(&e, AJ_EINTERNAL, "no_new_privs");
 		child_fail(c, &e);
 	}
-	const char *rw[3 + 16];
+	const char **rw = malloc((3 + spec->nbinds) * sizeof(*rw));
+	if (!rw) {
+		aj_err_sys(&e, AJ_EINTERNAL, "landlock paths");
+		child_fail(c, &e);
+	}
 	size_t nrw = 0;
 	rw[nrw++] = JAIL_HOME;
 	rw[nrw++] = "/tmp";
 	rw[nrw++] = "/dev/shm";
-	for (size_t i = 0; i < spec->nbinds && nrw < sizeof(rw) / sizeof(*rw); i++)
+	for (size_t i = 0; i < spec->nbinds; i++)
 		if (spec->binds[i].writable)
 			rw[nrw++] = spec->binds[i].dst;
 	char why[200];
 	int ll = jail_landlock_apply(rw, nrw, why, sizeof(why), &e);
+	free(rw);
 	if (ll < 0)
 		child_fail(c, &e);
 	if (ll > 0)
-		report(c->report_fd, REPORT_WARN, AJ_OK, 0, why);
+		report(c->sock, REPORT_WARN, AJ_OK, 0, why);
 	if (jail_seccomp_load(c->policy, &e) < 0)
 		child_fail(c, &e);
 
 	/* 9. Done: tell the parent, keep only fds 0-3, run the caller's
 	 *    init as PID 1. */
-	report(c->report_fd, REPORT_OK, AJ_OK, 0, NULL);
-	syscall(SYS_close_range, 4U, ~0U, 0U);
+	report(c->sock, REPORT_OK, AJ_OK, 0, NULL);
+	close_from(4);
 	_exit(c->fn(3, c->arg));
 }
 
@@ -284,26 +352,28 @@ static int write_id_maps(pid_t pid, uid_t hu, gid_t hg, int root,
 	 * access). */
 	if (!root && write_proc(pid, "setgroups", "deny") < 0 && errno != ENOENT)
 		return aj_err_sys(e, AJ_EINTERNAL, "write setgroups");
-	snprintf(map, sizeof(map), "%u %u 1\n", JAIL_USER_ID, (unsigned)hu);
+	snprintf(map, sizeof(map), "%d %u 1\n", JAIL_USER_ID, (unsigned)hu);
 	if (write_proc(pid, "uid_map", map) < 0)
 		return aj_err_sys(e, AJ_EINTERNAL, "write uid_map");
-	snprintf(map, sizeof(map), "%u %u 1\n", JAIL_USER_ID, (unsigned)hg);
+	snprintf(map, sizeof(map), "%d %u 1\n", JAIL_USER_ID, (unsigned)hg);
 	if (write_proc(pid, "gid_map", map) < 0)
 		return aj_err_sys(e, AJ_EINTERNAL, "write gid_map");
 	return 0;
 }
 
-/* Read the child's reports until it says OK or fails.  Returns 0 on OK. */
-static int read_reports(int fd, struct jail_warnings *w, struct aj_err *e)
+/* Read the child's reports until it says OK or fails.  Returns 0 on OK,
+ * -1 with the child's error in e, REPORTS_DIED if it died silently. */
+#define REPORTS_DIED (-2)
+static int read_reports(int sock, struct jail_warnings *w, struct aj_err *e)
 {
 	for (;;) {
 		struct report r;
-		ssize_t n = read(fd, &r, sizeof(r));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n != (ssize_t)sizeof(r))
-			return aj_err_set(e, AJ_EINTERNAL, 0,
-					  "jail setup: child died without a report");
+		ssize_t n = aj_recv_msg(sock, &r, sizeof(r), NULL, NULL);
+		if (n != (ssize_t)sizeof(r)) {
+			aj_err_set(e, AJ_EINTERNAL, 0,
+				   "jail setup: child died without a report");
+			return REPORTS_DIED;
+		}
 		r.text[sizeof(r.text) - 1] = '\0';
 		if (r.kind == REPORT_OK)
 			return 0;
@@ -365,7 +435,6 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 	if (root)
 		warn_workspace(spec, hu, hg, &out->warnings);
 
-	/* cgroups first: limits must be in place before the child runs. */
 	char name[64];
 	if (spec->name) {
 		snprintf(name, sizeof(name), "%s", spec->name);
@@ -376,16 +445,11 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 			 (unsigned long long)ts.tv_sec * 1000000000ULL +
 				 (unsigned long long)ts.tv_nsec);
 	}
-	struct jail_cgroup *cg = NULL;
-	if (jail_cgroup_create(name, &spec->limits, &cg, &out->warnings, e) < 0) {
-		jail_policy_free(own);
-		return -1;
-	}
 
-	int go[2] = { -1, -1 }, rep[2] = { -1, -1 };
-	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
-		aj_err_sys(e, AJ_EINTERNAL, "pipe");
-		goto fail_pipes;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		jail_policy_free(own);
+		return aj_err_sys(e, AJ_EINTERNAL, "socketpair");
 	}
 
 	/* Raw clone with fork semantics (no separate stack: the child
@@ -401,52 +465,64 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 		aj_err_sys(e, errno == EPERM || errno == ENOSPC ? AJ_EUNSUPPORTED
 								 : AJ_EINTERNAL,
 			   "clone (user namespaces available?)");
-		goto fail_pipes;
+		close(sv[0]);
+		close(sv[1]);
+		jail_policy_free(own);
+		return -1;
 	}
 	if (pid == 0) {
-		close(go[1]);
-		close(rep[0]);
+		close(sv[0]);
 		struct child_ctx c = {
-			.spec = spec, .policy = pol, .cg = cg, .fn = fn,
-			.arg = arg, .ctl_fd = ctl_fd, .go_fd = go[0],
-			.report_fd = rep[1], .may_setgroups = root,
+			.spec = spec, .policy = pol, .fn = fn, .arg = arg,
+			.ctl_fd = ctl_fd, .sock = sv[1], .may_setgroups = root,
 		};
 		child_main(&c);
 	}
-
-	close(go[0]);
-	close(rep[1]);
-	jail_cgroup_close_fds(cg);
-	int rc = write_id_maps(pid, hu, hg, root, e);
-	if (rc == 0 && write(go[1], "g", 1) != 1)
-		rc = aj_err_sys(e, AJ_EINTERNAL, "release child");
-	close(go[1]);
-	if (rc == 0)
-		rc = read_reports(rep[0], &out->warnings, e);
-	close(rep[0]);
-	jail_policy_free(own);
-
+	close(sv[1]);
 	out->pid = pid;
 	out->pidfd = pidfd;
 	out->host_uid = hu;
 	out->host_gid = hg;
-	out->cg = cg;
+
+	/* Release the child into its identity, then make the cgroups while
+	 * it builds its filesystem, and hand them over. */
+	char step = GO_IDS;
+	int rc = write_id_maps(pid, hu, hg, root, e);
+	if (rc == 0 && aj_send_msg(sv[0], &step, 1, NULL, 0) < 0)
+		rc = aj_err_sys(e, AJ_EINTERNAL, "release child");
+	if (rc == 0)
+		rc = jail_cgroup_create(name, &spec->limits, &out->cg, &out->warnings, e);
+	if (rc == 0) {
+		int fds[AJ_MAX_PASS_FDS];
+		int n = jail_cgroup_enter_fds(out->cg, fds, AJ_MAX_PASS_FDS);
+		step = GO_CGROUPS;
+		int send_err = aj_send_msg(sv[0], &step, 1, fds, n) < 0 ? errno : 0;
+		jail_cgroup_close_fds(out->cg);
+		/* Leftovers of jails whose creator was killed outright. */
+		jail_cgroup_sweep_siblings(out->cg);
+		if (send_err) {
+			/* Most likely the child failed while building its
+			 * filesystem and its report is waiting for us; make
+			 * sure it is not still waiting, then prefer its
+			 * account of what went wrong. */
+			jail_kill(out);
+			if (read_reports(sv[0], &out->warnings, e) == -1)
+				rc = -1; /* the child's own error */
+			else
+				rc = aj_err_set(e, AJ_EINTERNAL, send_err,
+						"pass cgroups to child: %s",
+						strerror(send_err));
+		}
+	}
+	if (rc == 0)
+		rc = read_reports(sv[0], &out->warnings, e);
+	close(sv[0]);
+	jail_policy_free(own);
 	if (rc < 0) {
 		jail_destroy(out);
 		return -1;
 	}
 	return 0;
-
-fail_pipes:
-	for (int i = 0; i < 2; i++) {
-		if (go[i] >= 0)
-			close(go[i]);
-		if (rep[i] >= 0)
-			close(rep[i]);
-	}
-	jail_cgroup_destroy(cg);
-	jail_policy_free(own);
-	return -1;
 }
 
 void jail_kill(struct jail *j)

@@ -579,6 +579,21 @@ def idempotent_exec_runs_once(ctx):
 
 
 @test
+def idempotent_exec_with_binary_output_runs_once(ctx):
+    """Output that is not UTF-8 text, and NUL bytes, must survive the stored
+    first answer: the retry gets the same bytes and runs nothing."""
+    h = {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"command": "echo x >> /workspace/idem-bin.txt; printf 'a\\377\\000b'; printf '\\000' >&2"}
+    r1 = run(ctx, ctx.sb, headers=h, **body)
+    r2 = run(ctx, ctx.sb, headers=h, **body)
+    eq(r2["exec_id"], r1["exec_id"], "same exec_id")
+    eq(base64.b64decode(r2["stdout_b64"]), b"a\xff\x00b", "stdout bytes replayed")
+    eq(r2["stderr"], "\u0000", "a NUL byte is valid text")
+    eq(sh(ctx, ctx.sb, "wc -l < /workspace/idem-bin.txt")["stdout"].strip(), "1",
+       "the side effect happened once")
+
+
+@test
 def workspace_files_persist_between_execs(ctx):
     sh(ctx, ctx.sb, "mkdir -p /workspace/p && echo kept > /workspace/p/f")
     eq(sh(ctx, ctx.sb, "cat p/f")["stdout"], "kept\n", "file from a previous exec")
@@ -682,6 +697,29 @@ def stream_events(ctx, body, headers=None):
         return [json.loads(x) for x in r.read().splitlines() if x]
     finally:
         conn.close()
+
+
+@test
+def stream_to_a_slow_client_loses_nothing(ctx):
+    """8 MB of stderr fill the stream's queue and the socket's buffers
+    while the client does not read, so output is handed over slowly; the
+    last bytes of stdout come while that goes on, then the command ends.
+    Every byte of both must reach the client."""
+    conn, r = stream(ctx, ctx.sb, "application/x-ndjson",
+                     {"command": "head -c 8000000 /dev/zero | tr '\\0' e >&2; printf END",
+                      "output_limit": 10000000})
+    try:
+        eq(json.loads(r.readline())["type"], "start", "started")
+        # the client stalls until the command has certainly finished
+        until(lambda: not [p for p in call(ctx, "GET", f"/v1/sandboxes/{ctx.sb}/processes",
+                                           "a").json["processes"] if p["running"]],
+              "the command finished while the client stalled")
+        ev = [json.loads(x) for x in r.read().splitlines() if x]
+    finally:
+        conn.close()
+    eq("".join(e.get("data", "") for e in ev if e["type"] == "stdout"), "END", "stdout")
+    eq(sum(len(e.get("data", "")) for e in ev if e["type"] == "stderr"), 8000000, "stderr")
+    eq(ev[-1]["type"], "exit", "ends with exit")
 
 
 @test
@@ -876,6 +914,21 @@ def upload_over_disk_quota_is_507_and_keeps_the_old_file(ctx):
         eq(r["stdout"], "ok\n", "the space was given back")
     finally:
         destroy(ctx, s["id"])
+
+
+@test
+def upload_cut_short_leaves_no_temporary_file(ctx):
+    s = socket.create_connection(("127.0.0.1", ctx.srv.port), timeout=30)
+    s.sendall((f"PUT {files_url(ctx.sb, 'cut/short.bin')} HTTP/1.1\r\nHost: t\r\n"
+               f"Authorization: Bearer {ctx.keys['a']}\r\nContent-Length: 1000000\r\n\r\n"
+               ).encode() + b"x" * 300000)
+    until(lambda: any(n.startswith(".aj-upload-") for n in
+                      sh(ctx, ctx.sb, "ls -A cut 2>/dev/null")["stdout"].split()),
+          "the upload's temporary file")
+    s.close()
+    until(lambda: sh(ctx, ctx.sb, "ls -A cut")["stdout"] == "", "temporary file removed")
+    expect_err(call(ctx, "GET", files_url(ctx.sb, "cut/short.bin"), "a"), 404, "not_found",
+               "nothing committed")
 
 
 @test

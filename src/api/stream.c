@@ -1,0 +1,216 @@
+/* stream.c - see stream.h. */
+#include "api/stream.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/buf.h"
+
+#define QUEUE_MAX (1u << 20)  /* bytes waiting for the client */
+#define WATCH_MS 250          /* how often an idle puller checks the client */
+#define BLOCK_SIZE (32u << 10)
+
+struct api_stream {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;  /* anything changed */
+	struct aj_buf q;      /* bytes not yet sent */
+	bool begun, failed, done, cancelled, cancel_called;
+	struct aj_err err;
+	int sockfd;           /* the client's, to notice it leaving */
+	struct api_stream_spec spec;
+	pthread_t worker;
+};
+
+static void stream_free(struct api_stream *s)
+{
+	if (s->spec.free_arg)
+		s->spec.free_arg(s->spec.arg);
+	aj_buf_free(&s->q);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* Mark cancelled (lock held); true if the hook is now the caller's to
+ * run (once). */
+static bool cancel_locked(struct api_stream *s)
+{
+	s->cancelled = true;
+	pthread_cond_broadcast(&s->cond);
+	if (s->cancel_called || s->done)
+		return false;
+	s->cancel_called = true;
+	return s->spec.on_cancel != NULL;
+}
+
+void api_stream_cancel(struct api_stream *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->cancelled = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+bool api_stream_cancelled(struct api_stream *s)
+{
+	pthread_mutex_lock(&s->lock);
+	bool c = s->cancelled;
+	pthread_mutex_unlock(&s->lock);
+	return c;
+}
+
+void api_stream_begin(struct api_stream *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->failed)
+		s->begun = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void api_stream_fail(struct api_stream *s, const struct aj_err *e)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->begun) {
+		s->failed = true;
+		s->err = *e;
+	}
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int api_stream_write(struct api_stream *s, const void *data, size_t len)
+{
+	pthread_mutex_lock(&s->lock);
+	s->begun = !s->failed;
+	while (!s->cancelled && s->q.len >= QUEUE_MAX)
+		pthread_cond_wait(&s->cond, &s->lock);
+	int rc = s->cancelled || s->failed ? -1 : 0;
+	if (rc == 0 && len && aj_buf_append(&s->q, data, len) < 0)
+		rc = -1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static void *worker_main(void *arg)
+{
+	struct api_stream *s = arg;
+	s->spec.produce(s, s->spec.arg);
+	pthread_mutex_lock(&s->lock);
+	if (!s->begun && !s->failed) {
+		s->failed = true;
+		aj_err_set(&s->err, AJ_EINTERNAL, 0, "the stream produced nothing");
+	}
+	s->done = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static bool client_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	return fd < 0 ||
+	       (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)));
+}
+
+static void wait_a_little(struct api_stream *s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += WATCH_MS * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+}
+
+static ssize_t puller(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct api_stream *s = cls;
+	(void)pos;
+	pthread_mutex_lock(&s->lock);
+	while (s->q.len == 0 && !s->done) {
+		wait_a_little(s);
+		if (s->q.len == 0 && !s->done && client_gone(s->sockfd)) {
+			bool hook = cancel_locked(s);
+			pthread_mutex_unlock(&s->lock);
+			if (hook)
+				s->spec.on_cancel(s->spec.arg);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+	}
+	size_t n = s->q.len < max ? s->q.len : max;
+	if (n) {
+		memcpy(buf, s->q.data, n);
+		aj_buf_consume(&s->q, n);
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/* The response is done with (sent, failed or the client left): cancel
+ * what still runs, wait for the worker, free. */
+static void stream_end(void *cls)
+{
+	struct api_stream *s = cls;
+	pthread_mutex_lock(&s->lock);
+	bool hook = cancel_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	if (hook)
+		s->spec.on_cancel(s->spec.arg);
+	pthread_join(s->worker, NULL);
+	stream_free(s);
+}
+
+enum MHD_Result api_stream_run(struct api_req *r, const struct api_stream_spec *spec)
+{
+	struct api_stream *s = calloc(1, sizeof(*s));
+	if (!s) {
+		if (spec->free_arg)
+			spec->free_arg(spec->arg);
+		return api_reply_errf(r, AJ_EINTERNAL, "out of memory");
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	s->spec = *spec;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(api_conn(r), MHD_CONNECTION_INFO_CONNECTION_FD);
+	s->sockfd = ci ? ci->connect_fd : -1;
+	if (pthread_create(&s->worker, NULL, worker_main, s) != 0) {
+		stream_free(s);
+		return api_reply_errf(r, AJ_EUNAVAIL, "cannot start a thread for the stream");
+	}
+	pthread_mutex_lock(&s->lock);
+	while (!s->begun && !s->failed)
+		pthread_cond_wait(&s->cond, &s->lock);
+	bool failed = s->failed;
+	pthread_mutex_unlock(&s->lock);
+	if (failed) {
+		pthread_join(s->worker, NULL);
+		enum MHD_Result rc = api_reply_err(r, &s->err);
+		stream_free(s);
+		return rc;
+	}
+	struct MHD_Response *resp = MHD_create_response_from_callback(
+		MHD_SIZE_UNKNOWN, BLOCK_SIZE, puller, s, stream_end);
+	if (!resp) {
+		stream_end(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, spec->content_type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	for (const char *const *h = spec->headers; h && h[0] && h[1]; h += 2)
+		MHD_add_response_header(resp, h[0], h[1]);
+	return api_reply(r, spec->status ? spec->status : MHD_HTTP_OK, resp);
+}

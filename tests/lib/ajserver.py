@@ -1,0 +1,97 @@
+"""ajserver.py - start a real `agentjail serve` for a test suite and talk
+to it over HTTP.
+
+    srv = Server(tmpdir, "--pool", "1")   # waits until it listens
+    r = srv.call("POST", "/v1/sandboxes", body={})
+    r.status, r.json
+    srv.stop()
+
+The admin key the server writes on first start is srv.key.  Waiting is
+always polling against a deadline.
+"""
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+AJ = os.environ.get("AGENTJAIL", "build/agentjail")
+
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers}
+        self.body = body
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    def lines(self):
+        return [json.loads(x) for x in self.body.decode().splitlines() if x]
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:300]!r}>"
+
+
+class Server:
+    def __init__(self, workdir, *extra):
+        self.state = os.path.join(workdir, "state")
+        self.logpath = os.path.join(workdir, "server.log")
+        self.log = open(self.logpath, "ab")
+        start = self.log.tell()
+        self.proc = subprocess.Popen(
+            [AJ, "serve", "--listen", "127.0.0.1:0", "--state", self.state, *extra],
+            stdout=subprocess.DEVNULL, stderr=self.log)
+        self.port = None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.port is None:
+            with open(self.logpath, "rb") as f:
+                f.seek(start)
+                m = re.search(rb"listening on http://127\.0\.0\.1:(\d+)", f.read())
+            if m:
+                self.port = int(m.group(1))
+            elif self.proc.poll() is not None:
+                break
+            else:
+                time.sleep(0.02)
+        if self.port is None:
+            self.proc.kill()
+            raise RuntimeError("server did not start:\n" + self.tail())
+        with open(os.path.join(self.state, "admin.key")) as f:
+            self.key = f.read().strip()
+
+    def tail(self):
+        with open(self.logpath, "rb") as f:
+            return f.read()[-3000:].decode(errors="replace")
+
+    def call(self, method, path, body=None, raw=None, key=None, headers=None,
+             timeout=60):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        h = {"Authorization": "Bearer " + (key or self.key)}
+        h.update(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        try:
+            conn.request(method, path, body=data, headers=h)
+            r = conn.getresponse()
+            return Resp(r.status, r.getheaders(), r.read())
+        finally:
+            conn.close()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("server did not stop in time")
+        finally:
+            self.log.close()
