@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "box/box.h"
@@ -140,7 +141,7 @@ static void background_process(void **state)
 	assert_true(pid > 1);
 	box_exec_result_free(&r);
 	assert_int_equal(box_proc_write_stdin(f->m, &f->me, f->id, pid, "hi\n", 3, &e), 0);
-	assert_int_equal(box_proc_follow(f->m, &f->me, f->id, pid, true, NULL, &r, &e), 0);
+	assert_int_equal(box_proc_follow(f->m, &f->me, f->id, pid, true, NULL, NULL, &r, &e), 0);
 	assert_int_equal(r.exit_code, 5);
 	box_exec_result_free(&r);
 	assert_int_equal(box_proc_get(f->m, &f->me, f->id, pid, &pi, &e), 0);
@@ -154,9 +155,41 @@ static void background_process(void **state)
 	pid = r.pid;
 	box_exec_result_free(&r);
 	assert_int_equal(box_proc_signal(f->m, &f->me, f->id, pid, SIGTERM, &e), 0);
-	assert_int_equal(box_proc_follow(f->m, &f->me, f->id, pid, false, NULL, &r, &e), 0);
+	assert_int_equal(box_proc_follow(f->m, &f->me, f->id, pid, false, NULL, NULL, &r, &e), 0);
 	assert_int_equal(r.signal, SIGTERM);
 	box_exec_result_free(&r);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A follower of a silent process stops when its cancel flag is set; the
+ * process runs on. */
+static void follow_cancel(void **state)
+{
+	struct fixture *f = *state;
+	struct box_exec sl = { .command = "sleep 60", .background = true, .timeout_ms = -1 };
+	struct box_exec_result r;
+	struct box_proc_info pi;
+	struct aj_err e;
+	atomic_bool cancel = true;
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &sl, NULL, &r, &e), 0);
+	pid_t pid = r.pid;
+	box_exec_result_free(&r);
+	int64_t t0 = now_ms();
+	assert_int_equal(box_proc_follow(f->m, &f->me, f->id, pid, true, NULL, &cancel,
+					 &r, &e), 0);
+	assert_true(now_ms() - t0 < 3000);
+	assert_int_equal(r.exit_code, -1);
+	box_exec_result_free(&r);
+	assert_int_equal(box_proc_get(f->m, &f->me, f->id, pid, &pi, &e), 0);
+	assert_true(pi.running);
+	box_proc_info_free(&pi);
+	assert_int_equal(box_proc_signal(f->m, &f->me, f->id, pid, SIGKILL, &e), 0);
 }
 
 static void tenant_isolation(void **state)
@@ -340,6 +373,7 @@ int main(void)
 		cmocka_unit_test(exec_output_limit),
 		cmocka_unit_test(state_persists),
 		cmocka_unit_test(background_process),
+		cmocka_unit_test(follow_cancel),
 		cmocka_unit_test(tenant_isolation),
 		cmocka_unit_test(files_roundtrip),
 		cmocka_unit_test(files_stay_inside),

@@ -7,9 +7,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "box/box.h"
 #include "util/crypto.h"
@@ -95,6 +98,41 @@ static void python_timeout_keeps_state(void **state)
 	cell(f, BOX_LANG_PYTHON, "kept", 0, &r);
 	assert_string_equal(fmt(&r, "text", true), "'yes'");
 	assert_false(r.restarted);
+	box_code_result_free(&r);
+}
+
+static void *cancel_later(void *arg)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 300 * 1000000L };
+	nanosleep(&ts, NULL);
+	atomic_store((atomic_bool *)arg, true);
+	return NULL;
+}
+
+static int flag_set(void *ctx)
+{
+	return atomic_load((atomic_bool *)ctx);
+}
+
+/* A silent cell is interrupted once the sink's is_cancelled says so (here
+ * 300 ms into the cell, as when a client leaves), well before its timeout. */
+static void python_cancel_silent_cell(void **state)
+{
+	struct fixture *f = *state;
+	struct box_code_result r;
+	struct aj_err e;
+	atomic_bool cancel = false;
+	pthread_t t;
+	struct box_code req = { .code = "import time\ntime.sleep(30)",
+				.language = BOX_LANG_PYTHON, .timeout_ms = 20000 };
+	struct box_code_sink sink = { .is_cancelled = flag_set, .ctx = &cancel };
+	assert_int_equal(pthread_create(&t, NULL, cancel_later, &cancel), 0);
+	assert_int_equal(box_code_run(f->m, &f->me, f->id, &req, &sink, &r, &e), 0);
+	pthread_join(t, NULL);
+	assert_false(r.timed_out);
+	assert_true(r.wall_ms < 5000);
+	assert_non_null(r.error);
+	assert_string_equal(r.error->name, "KeyboardInterrupt");
 	box_code_result_free(&r);
 }
 
@@ -196,6 +234,7 @@ int main(void)
 		cmocka_unit_test(python_state_and_result),
 		cmocka_unit_test(python_error_then_recovery),
 		cmocka_unit_test(python_timeout_keeps_state),
+		cmocka_unit_test(python_cancel_silent_cell),
 		cmocka_unit_test(python_crash_restarts),
 		cmocka_unit_test(python_figure_and_html),
 		cmocka_unit_test(node_and_bash),
