@@ -117,6 +117,8 @@ def runs_as_user_1000_named_user_in_workspace():
     eq(lines(p.rec), ["uid=1000(user) gid=1000(user) groups=1000(user)",
                       "sandbox", "/workspace", "/workspace", "sandbox"],
        "identity")
+    p = aj([], ["sh", "-c", "cd /home/user && echo hi > f && cat /workspace/f"])
+    eq(lines(p.rec), ["hi"], "/home/user is the workspace")
 
 
 @test
@@ -131,9 +133,11 @@ def workspace_tmp_and_shm_are_writable():
 def host_files_are_not_visible():
     eq(probe("cat", "/etc/shadow")["stdout"], "ENOENT\n", "/etc/shadow")
     eq(probe("ls", "/root")["stdout"], "ENOENT\n", "/root")
-    eq(probe("ls", "/home")["stdout"], "ENOENT\n", "/home")
+    # /home holds only our user's home, a link to /workspace: nothing
+    # of the host's /home
+    eq(probe("ls", "/home")["stdout"], "user\n", "/home")
     eq(probe("ls", "/work")["stdout"], "ENOENT\n", "/work")
-    want = {"dev", "etc", "proc", "tmp", "usr", "workspace", "probe"}
+    want = {"dev", "etc", "home", "proc", "tmp", "usr", "workspace", "probe"}
     for d in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         if os.path.lexists("/" + d):
             want.add(d)
