@@ -53,15 +53,18 @@ def lines(rec):
 
 
 def host_pids_with(token):
-    """Host pids whose command line contains token."""
+    """Host pids of the probe whose command line contains token (not
+    agentjail itself or the sandbox's PID 1, a fork of it, which carry the
+    same command line until the probe runs)."""
     found = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open(f"/proc/{d}/cmdline", "rb") as f:
-                if token.encode() in f.read():
-                    found.append(int(d))
+                argv = f.read().split(b"\0")
+            if argv[0] == b"/probe" and token.encode() in argv:
+                found.append(int(d))
         except OSError:
             pass
     return found
