@@ -328,6 +328,11 @@ static void unlink_proc(struct sandbox *sb, struct proc *p)
 		if (*pp == p) {
 			*pp = p->next;
 			p->next = NULL;
+			p->unlisted = true;
+			if (!p->consume) {
+				uint64_t kept = p->s[0].data.len + p->s[1].data.len;
+				sb->retained -= kept < sb->retained ? kept : sb->retained;
+			}
 			proc_unref(p);
 			return;
 		}
@@ -339,6 +344,19 @@ void sb_remove_proc(struct sandbox *sb, struct proc *p)
 	pthread_mutex_lock(&sb->lock);
 	unlink_proc(sb, p);
 	pthread_mutex_unlock(&sb->lock);
+}
+
+void sb_evict_finished(struct sandbox *sb, uint64_t need)
+{
+	while (sb->retained + need > SB_RETAIN_MAX) {
+		struct proc *oldest = NULL;
+		for (struct proc *p = sb->procs; p; p = p->next)
+			if (p->background && !p->internal && proc_done(p))
+				oldest = p; /* the list is newest first */
+		if (!oldest)
+			return;
+		unlink_proc(sb, oldest);
+	}
 }
 
 /* Keep at most MAX_FINISHED_BG finished background procs (sb->lock held). */

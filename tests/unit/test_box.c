@@ -329,6 +329,51 @@ static void disk_quota(void **state)
 	free(s);
 }
 
+/* However large the limits clients ask for, a sandbox's retained output
+ * stays under the manager's budget (128 MiB): new output makes room by
+ * forgetting the oldest finished background processes. */
+static void retained_output_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct box_exec req = { .command = "head -c 60M /dev/zero", .background = true,
+				.timeout_ms = -1, .output_limit = 64 << 20 };
+	struct box_exec_result r;
+	struct box_proc_info pi;
+	struct aj_err e;
+	pid_t pids[3];
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(box_exec(f->m, &f->me, f->id, &req, NULL, &r, &e), 0);
+		pids[i] = r.pid;
+		box_exec_result_free(&r);
+		assert_int_equal(box_proc_follow(f->m, &f->me, f->id, pids[i], false, NULL,
+						 NULL, &r, &e), 0);
+		box_exec_result_free(&r);
+	}
+	uint64_t kept = 0;
+	int gone = 0;
+	for (int i = 0; i < 3; i++) {
+		if (box_proc_get(f->m, &f->me, f->id, pids[i], &pi, &e) < 0) {
+			assert_int_equal(e.code, AJ_ENOTFOUND);
+			gone++;
+			continue;
+		}
+		kept += pi.out_len[0];
+		if (i == 2) { /* the newest is whole */
+			assert_int_equal(pi.out_len[0], 60u << 20);
+			assert_false(pi.truncated[0]);
+		}
+		box_proc_info_free(&pi);
+	}
+	assert_true(kept <= 128u << 20);
+	assert_int_equal(gone, 1);
+	/* a command after them still gets its whole output */
+	struct box_exec big = { .command = "head -c 30M /dev/zero", .output_limit = 64 << 20 };
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &big, NULL, &r, &e), 0);
+	assert_int_equal(r.out_len[0], 30u << 20);
+	assert_false(r.truncated[0]);
+	box_exec_result_free(&r);
+}
+
 static void state_dir_has_one_owner(void **state)
 {
 	struct fixture *f = *state;
@@ -378,6 +423,7 @@ int main(void)
 		cmocka_unit_test(files_roundtrip),
 		cmocka_unit_test(files_stay_inside),
 		cmocka_unit_test(disk_quota),
+		cmocka_unit_test(retained_output_is_bounded),
 		cmocka_unit_test(state_dir_has_one_owner),
 		cmocka_unit_test(destroy_cleans_up),
 	};
