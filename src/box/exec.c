@@ -681,9 +681,12 @@ static int result_from_json(const char *text, struct box_exec_result *r)
 	return 0;
 }
 
-static void record_exec(struct box_mgr *m, const struct box_caller *c,
-			struct sandbox *sb, const struct proc *p,
-			const struct box_exec_result *res)
+/* Audit record and trace of a command, committed before anyone hears of
+ * it.  -1 (e says why: AJ_ENOSPC when the state dir is full) if they
+ * could not be written: the caller must not acknowledge the command. */
+static int record_exec(struct box_mgr *m, const struct box_caller *c,
+		       struct sandbox *sb, const struct proc *p,
+		       const struct box_exec_result *res, struct aj_err *e)
 {
 	struct exec_trace t;
 	memset(&t, 0, sizeof(t));
@@ -721,10 +724,12 @@ static void record_exec(struct box_mgr *m, const struct box_caller *c,
 			      "command", p->cmd, "exit_code", res->exit_code);
 	r.detail = json_dumps(d, JSON_COMPACT);
 	json_decref(d);
-	struct aj_err e;
-	if (store_audit_append(m->store, &r, &t, &e) < 0)
+	int rc = store_audit_append(m->store, &r, &t, e);
+	if (rc < 0) {
 		fprintf(stderr, "agentjail: recording exec %s failed: %s\n",
-			p->exec_id, e.msg);
+			p->exec_id, e->msg);
+		aj_err_wrap(e, "the command ran but its record could not be written");
+	}
 	free(r.detail);
 
 	pthread_mutex_lock(&m->lock);
@@ -748,6 +753,7 @@ static void record_exec(struct box_mgr *m, const struct box_caller *c,
 				h->buckets[i]++;
 	}
 	pthread_mutex_unlock(&m->lock);
+	return rc;
 }
 
 static int exec_validate(const struct box_config *cfg, const struct box_exec *r,
@@ -809,7 +815,13 @@ static int exec_run(struct box_mgr *m, const struct box_caller *c,
 			if (!req->keep_stdin)
 				box_proc_close_stdin(m, c, sb->id, p->pid, NULL);
 		}
-		record_exec(m, c, sb, p, res);
+		if (record_exec(m, c, sb, p, res, e) < 0) {
+			/* never a process nobody can find in the log */
+			sb_kill_group(sb, p->pid, SIGKILL);
+			proc_unref(p);
+			memset(res, 0, sizeof(*res));
+			return -1;
+		}
 		proc_unref(p);
 		return 0;
 	}
@@ -825,9 +837,11 @@ static int exec_run(struct box_mgr *m, const struct box_caller *c,
 	copy_output(p, res);
 	pthread_mutex_unlock(&sb->lock);
 	sb_remove_proc(sb, p);
-	record_exec(m, c, sb, p, res);
+	rc = record_exec(m, c, sb, p, res, e);
 	proc_unref(p);
-	return 0;
+	if (rc < 0)
+		box_exec_result_free(res);
+	return rc;
 }
 
 int box_exec(struct box_mgr *m, const struct box_caller *c, const char *id,
