@@ -850,13 +850,16 @@ int box_exec(struct box_mgr *m, const struct box_caller *c, const char *id,
 {
 	struct sandbox *sb;
 	memset(res, 0, sizeof(*res));
-	if (box_require(c, ROLE_USER, e) < 0 || exec_validate(&m->cfg, req, e) < 0 ||
-	    sb_lookup(m, c, id, &sb, e) < 0)
+	if (box_require(c, ROLE_USER, e) < 0 || exec_validate(&m->cfg, req, e) < 0)
 		return -1;
+	/* A retry gets the first answer even when the sandbox has ended since
+	 * (destroyed, expired, or the server restarted): look the key up
+	 * before the sandbox.  Keys are per tenant, so this reveals nothing
+	 * of another tenant's sandboxes. */
 	const char *key = req->idempotency_key;
 	char scope[64];
-	snprintf(scope, sizeof(scope), "exec:%s", sb->id);
-	if (key && *key) {
+	snprintf(scope, sizeof(scope), "exec:%s", id);
+	if (key && *key && strlen(id) < sizeof(sb->id)) {
 		int status;
 		char *body = NULL;
 		bool found = false;
@@ -867,11 +870,11 @@ int box_exec(struct box_mgr *m, const struct box_caller *c, const char *id,
 				     ? aj_err_set(e, AJ_EINTERNAL, 0, "stored result unreadable")
 				     : 0;
 		free(body);
-		if (rc < 0 || found) {
-			sb_unref(sb);
+		if (rc < 0 || found)
 			return rc;
-		}
 	}
+	if (sb_lookup(m, c, id, &sb, e) < 0)
+		return -1;
 	int rc = exec_run(m, c, sb, req, sink, res, e);
 	if (rc == 0 && key && *key) {
 		char *body = result_json(res);
