@@ -256,6 +256,10 @@ def fs_state_dir_and_binary_are_absent(ctx):
     both(["@P", "ls", ctx.srv.state], fail("ENOENT"))
     both(["@P", "cat", os.path.join(ctx.srv.state, "agentjail.db")], fail("ENOENT"))
     both(["@P", "write", os.path.realpath(AJ), "x"], fail("ENOENT"))
+    # PID 1 of a sandbox is a fork of the server: its command line (not
+    # guarded by non-dumpable) must not tell the state dir or the port.
+    rec = api_mode(["@P", "cat", "/proc/1/cmdline"])
+    eq(rec["stdout"].rstrip("\0"), "aj-launcher", "[api] PID 1's command line")
 
 
 @test
