@@ -9,9 +9,12 @@ int box_path_norm(const char *in, char out[PATH_MAX], struct aj_err *e)
 	char tmp[PATH_MAX];
 	if (!in || !*in)
 		return aj_err_set(e, AJ_EINVAL, 0, "path is empty");
-	if (strlen(in) >= PATH_MAX - 12)
+	/* The limit is on the absolute form, so that whatever comes out (and
+	 * is shown to clients as an entry's path) is accepted back in. */
+	const char *prefix = in[0] == '/' ? "" : "/workspace/";
+	if (strlen(prefix) + strlen(in) >= PATH_MAX - 12)
 		return aj_err_set(e, AJ_EINVAL, 0, "path is too long");
-	snprintf(tmp, sizeof(tmp), "%s%s", in[0] == '/' ? "" : "/workspace/", in);
+	snprintf(tmp, sizeof(tmp), "%s%s", prefix, in);
 	size_t len = 0;
 	out[0] = '\0';
 	for (char *save = NULL, *seg = strtok_r(tmp, "/", &save); seg;
