@@ -53,15 +53,20 @@ def lines(rec):
 
 
 def host_pids_with(token):
-    """Host pids whose command line contains token."""
+    """Host pids of the probe whose command line contains token.  Only the
+    probe's: agentjail's own command line (and the jail child's, a copy of
+    it until PID 1 runs the command) holds the token too, and counting
+    those made "the probe and its daemon run" true while the jail was
+    still being set up."""
     found = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open(f"/proc/{d}/cmdline", "rb") as f:
-                if token.encode() in f.read():
-                    found.append(int(d))
+                cmd = f.read()
+            if cmd.startswith(b"/probe\0") and token.encode() in cmd:
+                found.append(int(d))
         except OSError:
             pass
     return found
@@ -367,10 +372,17 @@ def daemonized_child_dies_when_the_command_exits():
                           "--", "sh", "-c", f"/probe daemonize {token}; sleep 1"],
                          stdout=subprocess.PIPE)
     STARTED.append(p.pid)
-    pids = wait_for(lambda: host_pids_with(token), "the daemon")
+    # every probe process seen while it runs (the daemon's parent exits
+    # at once; the daemon itself must not outlive the command)
+    seen = set()
+    deadline = time.monotonic() + 30
+    while p.poll() is None and time.monotonic() < deadline:
+        seen |= set(host_pids_with(token))
+        time.sleep(0.01)
     rec = json.loads(p.communicate(timeout=30)[0])
     eq((rec["exit_code"], rec["timed_out"]), (0, False), "clean exit")
-    eq([q for q in pids if alive(q, token)], [], "survivors")
+    check(seen, "saw the probe")
+    eq([q for q in seen if alive(q, token)], [], "survivors")
 
 
 @test
