@@ -21,7 +21,7 @@ EMBED    := $(sort $(filter-out %.c %.h,$(wildcard src/box/drivers/*)))
 LIBOBJ   := $(filter-out $(BUILD)/obj/cli/main.o,$(OBJ))
 DEPSTAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps test check bench serve clean asan
+.PHONY: all deps test check bench serve clean asan print-flags print-src
 
 all: $(BUILD)/agentjail
 
@@ -52,7 +52,14 @@ $(BUILD)/agentjail: $(OBJ)
 
 # Everything tests need besides the binary lives in tests/Makefile.part.
 include tests/tests.mk
+include tests/fuzz/fuzz.mk
 include bench/bench.mk
+
+# For tests/static.sh: what the compiler gets, and what it compiles.
+print-flags:
+	@echo $(CFLAGS) $(PKG_CFLAGS)
+print-src:
+	@echo $(SRC)
 
 serve: all
 	@mkdir -p var

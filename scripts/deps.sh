@@ -10,7 +10,7 @@ libsqlite3-dev libsodium-dev"
 # tests and benchmarks: cmocka, HTTP client, interpreters seen inside
 # sandboxes, the bubblewrap baseline, sanitizers and static checks
 TEST="libcmocka-dev curl python3 python3-numpy python3-pandas
-python3-matplotlib bubblewrap clang cppcheck iproute2 procps"
+python3-matplotlib bubblewrap clang clang-tidy libclang-rt-14-dev cppcheck iproute2 procps"
 
 missing() {
 	for p in $BUILD $TEST; do

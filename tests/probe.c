@@ -27,7 +27,28 @@
  *                          exit (or spin, with "busy")
  *   exit N | kill-self SIG exit with N | die by signal SIG
  *   env                    the environment, one per line
- *   self                   uid gid pid ppid sid */
+ *   self                   uid gid pid ppid sid
+ *
+ * Used by the hostile battery (tests/hostile) as well:
+ *   ids                    real/effective/saved uid and gid
+ *   capset-raise           raise every capability: ok | ERRNO
+ *   netlink-route-add      RTM_NEWROUTE 10.99.0.0/16 via lo: ok | ERRNO
+ *   netlink-link-down      RTM_NEWLINK lo down: ok | ERRNO
+ *   udp-send HOST PORT     one datagram: ok | ERRNO
+ *   flood BYTES [2]        as above, on stderr with "2"
+ *   bigargv KB | bigenv KB exec ourselves with KB KiB of extra arguments
+ *                          or environment: "argc=N envc=M" | ERRNO
+ *   argc                   print "argc=N envc=M"
+ *   link SRC DST           hard link: ok | ERRNO
+ *   kill PID SIG           kill(2): ok | ERRNO
+ *   prlimit-init           lower PID 1's RLIMIT_NOFILE to 3: ok | ERRNO
+ *   pidfd-getfd-init FD    steal descriptor FD of PID 1: ok | ERRNO
+ *   msgget KEY [create]    SysV message queue: ok | ERRNO
+ *   flock FILE [hold S]    LOCK_EX|LOCK_NB: ok | ERRNO; with hold, wait
+ *                          for LOCK_EX and keep it S seconds
+ *   abstract-listen NAME S listen on @NAME for S seconds ("listening")
+ *   mkfiles DIR N          create up to N empty files: "created N ERRNO"
+ *   spin-children N        N processes that spin until killed */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +65,15 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
+#include <sys/file.h>
+#include <sys/msg.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -185,6 +215,42 @@ static long try_one(const char *name)
 	}
 	if (!strcmp(name, "lsm_list_modules")) /* newer than our allowlist */
 		return syscall(461, buf, buf + 8, 0);
+	if (!strcmp(name, "mount-cgroup"))
+		return mount("cgroup", "/tmp", "cgroup", 0, "memory");
+	if (!strcmp(name, "mount-proc"))
+		return mount("proc", "/tmp", "proc", 0, NULL);
+	if (!strcmp(name, "mknod-char"))
+		return mknod("/tmp/mem", S_IFCHR | 0600, makedev(1, 1));
+	if (!strcmp(name, "setuid0"))
+		return setuid(0);
+	if (!strcmp(name, "iopl"))
+		return syscall(SYS_iopl, 3);
+	if (!strcmp(name, "syslog"))
+		return syscall(SYS_syslog, 3 /* READ_ALL */, buf, (int)sizeof(buf));
+	if (!strcmp(name, "settimeofday")) {
+		struct timeval tv = { 0, 0 };
+		return settimeofday(&tv, NULL);
+	}
+	if (!strcmp(name, "sched-fifo")) {
+		struct sched_param sp = { .sched_priority = 1 };
+		return sched_setscheduler(0, SCHED_FIFO, &sp);
+	}
+	if (!strcmp(name, "nice-neg"))
+		return setpriority(PRIO_PROCESS, 0, -10);
+	if (!strcmp(name, "raise-nofile")) {
+		struct rlimit rl;
+		getrlimit(RLIMIT_NOFILE, &rl);
+		rl.rlim_max = RLIM_INFINITY;
+		return setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!strcmp(name, "fanotify_init"))
+		return syscall(SYS_fanotify_init, 0, 0);
+	if (!strcmp(name, "kcmp-init"))
+		return syscall(SYS_kcmp, getpid(), 1, 0 /* KCMP_FILE */, 0, 0);
+	if (!strcmp(name, "open-init-mem"))
+		return open("/proc/1/mem", O_RDONLY | O_CLOEXEC);
+	if (!strcmp(name, "open-init-fd3"))
+		return open("/proc/1/fd/3", O_RDWR | O_CLOEXEC);
 	if (!strcmp(name, "getpid"))
 		return getpid();
 	errno = EINVAL;
@@ -396,13 +462,13 @@ static int cmd_openmany(void)
 	return 0;
 }
 
-static int cmd_flood(long long bytes)
+static int cmd_flood(long long bytes, int fd)
 {
 	static char chunk[65536];
 	memset(chunk, 'y', sizeof(chunk));
 	while (bytes > 0) {
 		size_t n = bytes < (long long)sizeof(chunk) ? (size_t)bytes : sizeof(chunk);
-		ssize_t w = write(1, chunk, n);
+		ssize_t w = write(fd, chunk, n);
 		if (w <= 0)
 			return 1;
 		bytes -= w;
@@ -434,6 +500,207 @@ static int cmd_daemonize(int busy)
 	if (busy)
 		spin();
 	return 0;
+}
+
+/* ---- hostile battery ---------------------------------------------------------- */
+
+static int cmd_ids(void)
+{
+	uid_t r, e, s;
+	gid_t gr, ge, gs;
+	getresuid(&r, &e, &s);
+	getresgid(&gr, &ge, &gs);
+	printf("uid=%d/%d/%d gid=%d/%d/%d\n", (int)r, (int)e, (int)s, (int)gr,
+	       (int)ge, (int)gs);
+	return 0;
+}
+
+static int cmd_capset_raise(void)
+{
+	/* _LINUX_CAPABILITY_VERSION_3 with two 32-bit words */
+	struct { uint32_t version; int pid; } h = { 0x20080522, 0 };
+	struct { uint32_t eff, perm, inh; } d[2];
+	memset(d, 0xff, sizeof(d));
+	return result(NULL, syscall(SYS_capset, &h, d));
+}
+
+/* Send one rtnetlink request; the kernel's ack carries the errno. */
+static int nl_request(struct nlmsghdr *n)
+{
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (s < 0)
+		return result(NULL, -1);
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	n->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	n->nlmsg_seq = 1;
+	if (sendto(s, n, n->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return result(NULL, -1);
+	char buf[4096];
+	ssize_t got = recv(s, buf, sizeof(buf), 0);
+	if (got < 0)
+		return result(NULL, -1);
+	struct nlmsghdr *r = (struct nlmsghdr *)buf;
+	if (r->nlmsg_type != NLMSG_ERROR) {
+		printf("unexpected reply %d\n", r->nlmsg_type);
+		return 1;
+	}
+	struct nlmsgerr *err = NLMSG_DATA(r);
+	errno = -err->error;
+	return result(NULL, err->error ? -1 : 0);
+}
+
+static void nl_attr(struct nlmsghdr *n, unsigned short type, const void *data,
+		    unsigned short len)
+{
+	struct rtattr *a = (struct rtattr *)((char *)n + NLMSG_ALIGN(n->nlmsg_len));
+	a->rta_type = type;
+	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	memcpy(RTA_DATA(a), data, len);
+	n->nlmsg_len = NLMSG_ALIGN(n->nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+static int cmd_netlink_route_add(void)
+{
+	union { struct nlmsghdr n; char buf[256]; } m;
+	memset(&m, 0, sizeof(m));
+	m.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	m.n.nlmsg_type = RTM_NEWROUTE;
+	m.n.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	struct rtmsg *rt = NLMSG_DATA(&m.n);
+	rt->rtm_family = AF_INET;
+	rt->rtm_dst_len = 16;
+	rt->rtm_table = RT_TABLE_MAIN;
+	rt->rtm_protocol = RTPROT_BOOT;
+	rt->rtm_scope = RT_SCOPE_LINK;
+	rt->rtm_type = RTN_UNICAST;
+	struct in_addr dst;
+	inet_pton(AF_INET, "10.99.0.0", &dst);
+	int lo = (int)if_nametoindex("lo");
+	nl_attr(&m.n, RTA_DST, &dst, sizeof(dst));
+	nl_attr(&m.n, RTA_OIF, &lo, sizeof(lo));
+	return nl_request(&m.n);
+}
+
+static int cmd_netlink_link_down(void)
+{
+	union { struct nlmsghdr n; char buf[256]; } m;
+	memset(&m, 0, sizeof(m));
+	m.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	m.n.nlmsg_type = RTM_NEWLINK;
+	struct ifinfomsg *ifi = NLMSG_DATA(&m.n);
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = (int)if_nametoindex("lo");
+	ifi->ifi_change = IFF_UP;
+	ifi->ifi_flags = 0;
+	return nl_request(&m.n);
+}
+
+static int cmd_udp_send(const char *host, const char *port)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (s < 0)
+		return result(NULL, -1);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(port)) };
+	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+		errno = EINVAL;
+		return result(NULL, -1);
+	}
+	return result(NULL, sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
+}
+
+/* Exec ourselves ("argc") with kb KiB of padding in argv or env. */
+static int cmd_big(long kb, int in_env)
+{
+	size_t n = (size_t)kb;           /* one 1 KiB string each */
+	char *pad = malloc(1024);
+	char **argv = calloc(n + 3, sizeof(char *));
+	char **envp = calloc(n + 1, sizeof(char *));
+	if (!pad || !argv || !envp)
+		return result(NULL, -1);
+	memset(pad, 'a', 1023);
+	pad[1023] = '\0';
+	pad[0] = 'X';
+	pad[1] = '=';
+	argv[0] = "probe";
+	argv[1] = "argc";
+	for (size_t i = 0; i < n; i++) {
+		if (in_env)
+			envp[i] = pad;
+		else
+			argv[2 + i] = pad;
+	}
+	execve("/proc/self/exe", argv, envp);
+	return result(NULL, -1);
+}
+
+static int cmd_link(const char *src, const char *dst)
+{
+	return result(NULL, link(src, dst));
+}
+
+static int cmd_prlimit_init(void)
+{
+	struct rlimit rl = { 3, 3 };
+	return result(NULL, prlimit(1, RLIMIT_NOFILE, &rl, NULL));
+}
+
+static int cmd_pidfd_getfd_init(int fd)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, 1, 0);
+	if (pfd < 0)
+		return result("pidfd_open", -1);
+	return result(NULL, syscall(SYS_pidfd_getfd, pfd, fd, 0));
+}
+
+static int cmd_msgget(const char *key, int create)
+{
+	return result(NULL, msgget((key_t)atoi(key), create ? IPC_CREAT | 0600 : 0));
+}
+
+static int cmd_flock(const char *path, const char *hold)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return result("open", -1);
+	/* holding: wait for the lock (someone may be testing it right now) */
+	int rc = result(NULL, flock(fd, hold ? LOCK_EX : LOCK_EX | LOCK_NB));
+	if (rc == 0 && hold) {
+		fflush(stdout);
+		sleep((unsigned)atoi(hold));
+	}
+	return rc;
+}
+
+static int cmd_abstract_listen(const char *name, const char *secs)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (s < 0)
+		return result(NULL, -1);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	size_t n = strlen(name);
+	if (n > sizeof(a.sun_path) - 1)
+		n = sizeof(a.sun_path) - 1;
+	memcpy(a.sun_path + 1, name, n);
+	if (bind(s, (struct sockaddr *)&a,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0 ||
+	    listen(s, 8) < 0)
+		return result(NULL, -1);
+	printf("listening\n");
+	fflush(stdout);
+	sleep((unsigned)atoi(secs));
+	return 0;
+}
+
+static int cmd_spin_children(int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fork() == 0)
+			spin();
+	printf("spinning %d\n", n);
+	fflush(stdout);
+	for (;;)
+		pause();
 }
 
 static int x32_getpid(void)
@@ -506,7 +773,7 @@ int main(int argc, char **argv)
 	if (!strcmp(c, "openmany"))
 		return cmd_openmany();
 	if (!strcmp(c, "flood") && a1)
-		return cmd_flood(atoll(a1));
+		return cmd_flood(atoll(a1), a2 && !strcmp(a2, "2") ? 2 : 1);
 	if (!strcmp(c, "busy"))
 		spin();
 	if (!strcmp(c, "sleep") && a1)
@@ -525,6 +792,55 @@ int main(int argc, char **argv)
 			printf("%s\n", *e);
 		return 0;
 	}
+	if (!strcmp(c, "ids"))
+		return cmd_ids();
+	if (!strcmp(c, "capset-raise"))
+		return cmd_capset_raise();
+	if (!strcmp(c, "netlink-route-add"))
+		return cmd_netlink_route_add();
+	if (!strcmp(c, "netlink-link-down"))
+		return cmd_netlink_link_down();
+	if (!strcmp(c, "udp-send") && a1 && a2)
+		return cmd_udp_send(a1, a2);
+	if ((!strcmp(c, "bigargv") || !strcmp(c, "bigenv")) && a1)
+		return cmd_big(atol(a1), !strcmp(c, "bigenv"));
+	if (!strcmp(c, "argc")) {
+		int envc = 0;
+		for (char **e = environ; *e; e++)
+			envc++;
+		printf("argc=%d envc=%d\n", argc, envc);
+		return 0;
+	}
+	if (!strcmp(c, "link") && a1 && a2)
+		return cmd_link(a1, a2);
+	if (!strcmp(c, "kill") && a1 && a2)
+		return result(NULL, kill((pid_t)atoi(a1), atoi(a2)));
+	if (!strcmp(c, "prlimit-init"))
+		return cmd_prlimit_init();
+	if (!strcmp(c, "pidfd-getfd-init") && a1)
+		return cmd_pidfd_getfd_init(atoi(a1));
+	if (!strcmp(c, "msgget") && a1)
+		return cmd_msgget(a1, a2 && !strcmp(a2, "create"));
+	if (!strcmp(c, "flock") && a1)
+		return cmd_flock(a1, a2 && !strcmp(a2, "hold") && argc > 4 ? argv[4] : NULL);
+	if (!strcmp(c, "abstract-listen") && a1 && a2)
+		return cmd_abstract_listen(a1, a2);
+	if (!strcmp(c, "mkfiles") && a1 && a2) {
+		long n = 0, want = atol(a2);
+		char path[4096];
+		errno = 0;
+		for (; n < want; n++) {
+			snprintf(path, sizeof(path), "%s/f%ld", a1, n);
+			int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+			if (fd < 0)
+				break;
+			close(fd);
+		}
+		printf("created %ld %s\n", n, n == want ? "ok" : ename(errno));
+		return 0;
+	}
+	if (!strcmp(c, "spin-children") && a1)
+		return cmd_spin_children(atoi(a1));
 	if (!strcmp(c, "self")) {
 		printf("uid=%d gid=%d pid=%d ppid=%d sid=%d\n", (int)getuid(),
 		       (int)getgid(), (int)getpid(), (int)getppid(), (int)getsid(0));

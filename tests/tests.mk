@@ -19,9 +19,12 @@ $(PROBE): tests/probe.c | $(DEPSTAMP)
 test: all $(TEST_BINS)
 	@BUILD=$(BUILD) tests/run.sh
 
-# The full suite once normally, then under ASan+UBSan, then static checks.
+# The full suite once normally, then under ASan+UBSan, then static checks,
+# then every fuzz harness for CHECK_FUZZ_SECONDS.
+CHECK_FUZZ_SECONDS ?= 10
 check: test
 	$(MAKE) BUILD=build/asan OPT=-O1 \
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 		test
 	@tests/static.sh
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)

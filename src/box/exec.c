@@ -701,9 +701,12 @@ static int result_from_json(const char *text, struct box_exec_result *r)
 	return 0;
 }
 
-static void record_exec(struct box_mgr *m, const struct box_caller *c,
-			struct sandbox *sb, const struct proc *p,
-			const struct box_exec_result *res)
+/* Audit record and trace of a command, committed before anyone hears of
+ * it.  -1 (e says why: AJ_ENOSPC when the state dir is full) if they
+ * could not be written: the caller must not acknowledge the command. */
+static int record_exec(struct box_mgr *m, const struct box_caller *c,
+		       struct sandbox *sb, const struct proc *p,
+		       const struct box_exec_result *res, struct aj_err *e)
 {
 	struct exec_trace t;
 	memset(&t, 0, sizeof(t));
@@ -741,10 +744,12 @@ static void record_exec(struct box_mgr *m, const struct box_caller *c,
 			      "command", p->cmd, "exit_code", res->exit_code);
 	r.detail = json_dumps(d, JSON_COMPACT);
 	json_decref(d);
-	struct aj_err e;
-	if (store_audit_append(m->store, &r, &t, &e) < 0)
+	int rc = store_audit_append(m->store, &r, &t, e);
+	if (rc < 0) {
 		fprintf(stderr, "agentjail: recording exec %s failed: %s\n",
-			p->exec_id, e.msg);
+			p->exec_id, e->msg);
+		aj_err_wrap(e, "the command ran but its record could not be written");
+	}
 	free(r.detail);
 
 	pthread_mutex_lock(&m->lock);
@@ -768,6 +773,7 @@ static void record_exec(struct box_mgr *m, const struct box_caller *c,
 				h->buckets[i]++;
 	}
 	pthread_mutex_unlock(&m->lock);
+	return rc;
 }
 
 static int exec_validate(const struct box_config *cfg, const struct box_exec *r,
@@ -829,7 +835,13 @@ static int exec_run(struct box_mgr *m, const struct box_caller *c,
 			if (!req->keep_stdin)
 				box_proc_close_stdin(m, c, sb->id, p->pid, NULL);
 		}
-		record_exec(m, c, sb, p, res);
+		if (record_exec(m, c, sb, p, res, e) < 0) {
+			/* never a process nobody can find in the log */
+			sb_kill_group(sb, p->pid, SIGKILL);
+			proc_unref(p);
+			memset(res, 0, sizeof(*res));
+			return -1;
+		}
 		proc_unref(p);
 		return 0;
 	}
@@ -845,9 +857,11 @@ static int exec_run(struct box_mgr *m, const struct box_caller *c,
 	copy_output(p, res);
 	pthread_mutex_unlock(&sb->lock);
 	sb_remove_proc(sb, p);
-	record_exec(m, c, sb, p, res);
+	rc = record_exec(m, c, sb, p, res, e);
 	proc_unref(p);
-	return 0;
+	if (rc < 0)
+		box_exec_result_free(res);
+	return rc;
 }
 
 int box_exec(struct box_mgr *m, const struct box_caller *c, const char *id,
@@ -856,13 +870,16 @@ int box_exec(struct box_mgr *m, const struct box_caller *c, const char *id,
 {
 	struct sandbox *sb;
 	memset(res, 0, sizeof(*res));
-	if (box_require(c, ROLE_USER, e) < 0 || exec_validate(&m->cfg, req, e) < 0 ||
-	    sb_lookup(m, c, id, &sb, e) < 0)
+	if (box_require(c, ROLE_USER, e) < 0 || exec_validate(&m->cfg, req, e) < 0)
 		return -1;
+	/* A retry gets the first answer even when the sandbox has ended since
+	 * (destroyed, expired, or the server restarted): look the key up
+	 * before the sandbox.  Keys are per tenant, so this reveals nothing
+	 * of another tenant's sandboxes. */
 	const char *key = req->idempotency_key;
 	char scope[64];
-	snprintf(scope, sizeof(scope), "exec:%s", sb->id);
-	if (key && *key) {
+	snprintf(scope, sizeof(scope), "exec:%s", id);
+	if (key && *key && strlen(id) < sizeof(sb->id)) {
 		int status;
 		char *body = NULL;
 		bool found = false;
@@ -873,11 +890,11 @@ int box_exec(struct box_mgr *m, const struct box_caller *c, const char *id,
 				     ? aj_err_set(e, AJ_EINTERNAL, 0, "stored result unreadable")
 				     : 0;
 		free(body);
-		if (rc < 0 || found) {
-			sb_unref(sb);
+		if (rc < 0 || found)
 			return rc;
-		}
 	}
+	if (sb_lookup(m, c, id, &sb, e) < 0)
+		return -1;
 	int rc = exec_run(m, c, sb, req, sink, res, e);
 	if (rc == 0 && key && *key) {
 		char *body = result_json(res);

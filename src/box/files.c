@@ -31,6 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "box/path.h"
 #include "util/crypto.h"
 
 #define MAX_LIST_ENTRIES 10000
@@ -84,41 +85,6 @@ static void creds_leave(struct creds *c)
 }
 
 /* ---- paths ------------------------------------------------------------------ */
-
-/* A client path made absolute (relative ones start at /workspace) with "."
- * and ".." applied lexically.  The result is only ever resolved inside the
- * sandbox root. */
-static int norm_path(const char *in, char out[PATH_MAX], struct aj_err *e)
-{
-	char tmp[PATH_MAX];
-	if (!in || !*in)
-		return aj_err_set(e, AJ_EINVAL, 0, "path is empty");
-	if (strlen(in) >= PATH_MAX - 12)
-		return aj_err_set(e, AJ_EINVAL, 0, "path is too long");
-	snprintf(tmp, sizeof(tmp), "%s%s", in[0] == '/' ? "" : "/workspace/", in);
-	size_t len = 0;
-	out[0] = '\0';
-	for (char *save = NULL, *seg = strtok_r(tmp, "/", &save); seg;
-	     seg = strtok_r(NULL, "/", &save)) {
-		if (strcmp(seg, ".") == 0)
-			continue;
-		if (strcmp(seg, "..") == 0) {
-			char *slash = strrchr(out, '/');
-			len = slash ? (size_t)(slash - out) : 0;
-			out[len] = '\0';
-			continue;
-		}
-		size_t sl = strlen(seg);
-		if (sl > NAME_MAX)
-			return aj_err_set(e, AJ_EINVAL, 0, "a path component is over %d bytes", NAME_MAX);
-		out[len++] = '/';
-		memcpy(out + len, seg, sl + 1);
-		len += sl;
-	}
-	if (len == 0)
-		strcpy(out, "/");
-	return 0;
-}
 
 /* Split "/a/b/c" into parent "/a/b" and name "c" (in place). */
 static int split(char *path, const char **parent, const char **name,
@@ -295,7 +261,7 @@ static int with_sandbox(struct box_mgr *m, const struct box_caller *c,
 	struct sandbox *sb;
 	char norm[PATH_MAX];
 	struct creds cr;
-	if (box_require(c, min, e) < 0 || norm_path(path, norm, e) < 0 ||
+	if (box_require(c, min, e) < 0 || box_path_norm(path, norm, e) < 0 ||
 	    sb_lookup(m, c, id, &sb, e) < 0)
 		return -1;
 	creds_enter(sb, &cr);
@@ -531,7 +497,7 @@ static int do_rename(struct sandbox *sb, const char *from, void *arg,
 	struct rename_arg *a = arg;
 	char fbuf[PATH_MAX], tbuf[PATH_MAX], tnorm[PATH_MAX];
 	const char *fparent, *fname, *tparent, *tname;
-	if (norm_path(a->to, tnorm, e) < 0)
+	if (box_path_norm(a->to, tnorm, e) < 0)
 		return -1;
 	snprintf(fbuf, sizeof(fbuf), "%s", from);
 	snprintf(tbuf, sizeof(tbuf), "%s", tnorm);

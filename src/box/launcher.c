@@ -242,6 +242,41 @@ static void launcher_loop(int sock)
 
 /* ---- the client ------------------------------------------------------ */
 
+/* Every supervisor is a fork of the launcher, so it carries the server's
+ * command line, and /proc/1/cmdline (unlike environ) is readable by the
+ * sandboxed code whatever PR_SET_DUMPABLE says: the state directory, the
+ * listen address and any other option would show.  Overwrite the argument
+ * area of this process (from /proc/self/stat: arg_start and arg_end,
+ * fields 48 and 49) before any jail is forked from it. */
+static void blank_cmdline(const char *title)
+{
+	char buf[2048];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'), *save = NULL;
+	unsigned long start = 0, end = 0;
+	int field = 3; /* the first after "pid (comm)" */
+	for (char *t = p ? strtok_r(p + 1, " ", &save) : NULL; t && field <= 49;
+	     t = strtok_r(NULL, " ", &save), field++) {
+		if (field == 48)
+			start = strtoul(t, NULL, 10);
+		else if (field == 49)
+			end = strtoul(t, NULL, 10);
+	}
+	if (!start || end <= start || end - start > (1u << 20))
+		return;
+	size_t len = end - start, tl = strlen(title);
+	memset((void *)start, 0, len);
+	if (tl < len)
+		memcpy((void *)start, title, tl);
+}
+
 int launcher_start(struct launcher **out, struct aj_err *e)
 {
 	int sv[2];
@@ -266,6 +301,7 @@ int launcher_start(struct launcher **out, struct aj_err *e)
 		if (getppid() != parent)
 			_exit(1);
 		prctl(PR_SET_NAME, "aj-launcher");
+		blank_cmdline("aj-launcher");
 		signal(SIGPIPE, SIG_IGN);
 		close(sv[0]);
 		/* Only the socket survives: no server descriptor (listening

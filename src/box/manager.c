@@ -734,7 +734,8 @@ int box_list(struct box_mgr *m, const struct box_caller *c,
 
 	*out = NULL;
 	*n = 0;
-	if (strcmp(state, "running") && strcmp(state, "terminated") && strcmp(state, "all"))
+	if (strcmp(state, "running") != 0 && strcmp(state, "terminated") != 0 &&
+	    strcmp(state, "all") != 0)
 		return aj_err_set(e, AJ_EINVAL, 0,
 				  "state must be running, terminated or all");
 	if (store_sandbox_list(m->store, tenant, strcmp(state, "all") ? state : NULL,

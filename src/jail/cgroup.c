@@ -611,9 +611,10 @@ int jail_cgroup_stats(const struct jail_cgroup *cg, struct jail_stats *st,
  * right now is not swept from under its creator. */
 static int stale(const char *leaf, const char *name)
 {
-	int pid;
-	if (sscanf(name, "run-%d-", &pid) == 1 && pid > 0) {
-		if (kill(pid, 0) == 0 || errno == EPERM)
+	char *end;
+	long pid = strncmp(name, "run-", 4) == 0 ? strtol(name + 4, &end, 10) : 0;
+	if (pid > 0 && pid <= INT_MAX && *end == '-') {
+		if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
 			return 0;
 	} else {
 		struct stat st;

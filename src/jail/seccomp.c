@@ -38,6 +38,8 @@
  *   AJ_SECCOMP_EMIT=src/jail/seccomp_bpf.c build/tests/test_jail_seccomp
  *
  * Policy decisions worth knowing:
+ * - prlimit64 works on the caller only (pid 0) when it sets limits: the
+ *   sandboxed code shares its uid with PID 1 and could wedge it.
  * - ptrace and process_vm_readv/writev are allowed: the pid namespace shows
  *   only the sandbox's own processes, the supervisor/init is non-dumpable,
  *   and debuggers inside the sandbox (strace, gdb, py-spy) then work.
@@ -301,6 +303,17 @@ static int build_argument_checks(scmp_filter_ctx ctx, struct aj_err *e)
 	     SCMP_A2_64(SCMP_CMP_NE, 0 /* NETLINK_ROUTE */));
 	RULE(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), socketpair, 1,
 	     SCMP_A0_64(SCMP_CMP_NE, (uint64_t)AF_UNIX));
+
+	/* prlimit64(pid, resource, new, old): setting the limits of another
+	 * process is refused.  The code runs as the same user as PID 1 (the
+	 * sandbox's supervisor, or init of a one-shot run), which has no
+	 * other protection against it: lowering PID 1's RLIMIT_NOFILE or
+	 * RLIMIT_NPROC would wedge it.  Reading (new == NULL) and pid 0
+	 * (ourselves: setrlimit, `ulimit`) stay allowed.  The kernel takes
+	 * pid as an int; comparing all 64 bits with 0 refuses every other
+	 * pid (and, harmlessly, pid 0 with high garbage bits). */
+	RULE(ctx, SCMP_ACT_ERRNO(EPERM), prlimit64, 2,
+	     SCMP_A0_64(SCMP_CMP_NE, 0), SCMP_A2_64(SCMP_CMP_NE, 0));
 
 	/* personality(persona): only the default persona (0) and the query
 	 * (0xffffffff).  Others (READ_IMPLIES_EXEC, MMAP_PAGE_ZERO,

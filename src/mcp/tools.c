@@ -341,7 +341,7 @@ int tool_write_file(struct mcp_call *c, json_t *args, struct tool_out *out)
 		return 0;
 	const char *data = decoded ? decoded
 				   : json_string_value(json_object_get(args, "content"));
-	struct box_entry ent;
+	struct box_entry ent = { 0 };
 	int rc = call_sandbox(c, args, box, &e);
 	if (rc == 0)
 		rc = upload(c, box, arg_str(args, "path", ""), data, len, &ent, &e);

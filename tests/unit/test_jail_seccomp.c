@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -190,7 +191,7 @@ static void precompiled_matches_libseccomp(void **state)
 			int nr = (int)(uint32_t)nrs[x];
 			int argful = nr == SYS_ioctl || nr == SYS_socket ||
 				     nr == SYS_socketpair || nr == SYS_clone ||
-				     nr == SYS_personality;
+				     nr == SYS_personality || nr == SYS_prlimit64;
 			for (size_t i = 0; i < (argful ? NI : 1); i++)
 				for (size_t j = 0; j < (argful ? NI : 1); j++) {
 					struct seccomp_data d = call(nr, interesting[i],
@@ -318,6 +319,21 @@ static void personality_values(void **state)
 				    0xffffffffffffffffULL };
 	for (size_t i = 0; i < sizeof(others) / sizeof(*others); i++) {
 		d = call(SYS_personality, others[i], 0, 0);
+		assert_int_equal(verdict(pre, &d), ERRNO(EPERM));
+	}
+}
+
+static void prlimit_of_others(void **state)
+{
+	(void)state;
+	struct seccomp_data d = call(SYS_prlimit64, 0, RLIMIT_NOFILE, 0x1000);
+	assert_int_equal(verdict(pre, &d), SECCOMP_RET_ALLOW);    /* setrlimit */
+	d = call(SYS_prlimit64, 1, RLIMIT_NOFILE, 0);
+	assert_int_equal(verdict(pre, &d), SECCOMP_RET_ALLOW);    /* reading */
+	const uint64_t pids[] = { 1, 2, 0x7fffffff, 0xffffffff, (1ULL << 32) | 1,
+				  1ULL << 32 };
+	for (size_t i = 0; i < sizeof(pids) / sizeof(*pids); i++) {
+		d = call(SYS_prlimit64, pids[i], RLIMIT_NOFILE, 0x1000);
 		assert_int_equal(verdict(pre, &d), ERRNO(EPERM));
 	}
 }
@@ -497,6 +513,7 @@ int main(void)
 		cmocka_unit_test(clone_namespace_flags),
 		cmocka_unit_test(socket_families),
 		cmocka_unit_test(personality_values),
+		cmocka_unit_test(prlimit_of_others),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,27 @@
+# Fuzzing (included by the top Makefile).  `make fuzz` builds every
+# tests/fuzz/fuzz_*.c harness with clang and libFuzzer (the library
+# compiled once more in build/fuzz with coverage, ASan and UBSan), then
+# runs each for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME).
+
+FUZZ_BUILD   := build/fuzz
+# (clang, unlike gcc, warns about libseccomp's SCMP_A*_64 initializers)
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+                -fno-sanitize-recover=undefined -Wno-missing-field-initializers
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 20
+
+.PHONY: fuzz fuzz-build fuzz-bins
+
+fuzz-build: | $(DEPSTAMP)
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang OPT=-O1 \
+		SAN="$(FUZZ_SAN)" fuzz-bins
+
+# Only meaningful inside fuzz-build (BUILD=build/fuzz, CC=clang).
+fuzz-bins: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/%)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIBOBJ)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBOBJ) \
+		$(PKG_LIBS) -lpthread -lm
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
