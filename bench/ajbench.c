@@ -99,18 +99,18 @@ static long req(struct client *c, const char *method, const char *path,
 	c->len = 0;
 	curl_easy_setopt(c->h, CURLOPT_URL, url);
 	curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, hd);
-	curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
-	curl_easy_setopt(c->h, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0);
 	if (body) {
 		curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
 	} else {
-		curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, NULL);
-		curl_easy_setopt(c->h, CURLOPT_HTTPGET, strcmp(method, "GET") == 0);
-		curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST, method);
+		/* back to a body-less GET (a POST's size would linger), then
+		 * rename the method */
+		curl_easy_setopt(c->h, CURLOPT_HTTPGET, 1L);
 	}
+	curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST,
+			 strcmp(method, body ? "POST" : "GET") ? method : NULL);
 	long status = 0;
 	if (curl_easy_perform(c->h) == CURLE_OK)
 		curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);

@@ -45,6 +45,10 @@ static void usage(FILE *f)
 		"  --max-timeout S      longest sandbox lifetime a client may ask for\n"
 		"                       (seconds, or 30m, 2h ...; default 24h)\n"
 		"  --tenant-quota N     live sandboxes per tenant (default 100)\n"
+		"  --durability D       what an acknowledged audit record or exec trace\n"
+		"                       survives: process (kill -9 or a crash of the\n"
+		"                       server; the default) or power (also a power\n"
+		"                       loss or OS crash: one fsync per write)\n"
 		"  --no-auth            no API keys: every request acts as an admin of\n"
 		"                       tenant \"default\" (loopback addresses only)\n"
 		"  --quiet              no request log on stderr\n"
@@ -95,6 +99,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		{ "pool", required_argument, NULL, 'p' },
 		{ "max-timeout", required_argument, NULL, 't' },
 		{ "tenant-quota", required_argument, NULL, 'q' },
+		{ "durability", required_argument, NULL, 'd' },
 		{ "no-auth", no_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -136,6 +141,13 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 			if (parse_number("--tenant-quota", optarg, 1000000, &v) < 0)
 				return 2;
 			o->box.max_sandboxes_per_tenant = (int64_t)v;
+			break;
+		case 'd':
+			if (store_durability_parse(optarg, &o->box.durability) < 0) {
+				fprintf(stderr, "agentjail serve: --durability is process or power, not '%s'\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'n': o->no_auth = true; break;
 		case 'Q': o->quiet = true; break;
