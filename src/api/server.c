@@ -207,7 +207,7 @@ int api_start(struct box_mgr *m, const struct api_config *cfg,
 	      struct api_server **out, struct aj_err *e)
 {
 	struct sockaddr_storage ss;
-	if (check(cfg, &ss, e) < 0)
+	if (check(cfg, &ss, e) < 0 || api_mhd_load(e) < 0)
 		return -1;
 	struct api_server *s = calloc(1, sizeof(*s));
 	if (!s)
