@@ -38,7 +38,9 @@ cleanup() {
 		kill "$SRV_PID" 2>/dev/null || true
 		wait "$SRV_PID" 2>/dev/null || true
 	fi
-	[ -n "$CGROUP" ] && rmdir "$CGROUP" 2>/dev/null || true
+	# the server leaves its (empty) agentjail/ parent cgroup behind
+	[ -n "$CGROUP" ] && find "$CGROUP" -depth -type d -exec rmdir {} + \
+		2>/dev/null || true
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -196,11 +198,19 @@ for p in tree:
 with open("/proc/meminfo") as f:
     avail = [int(l.split()[1]) for l in f if l.startswith("MemAvailable:")][0]
 def charged(d):
+    """What a memory cgroup holds that cannot simply be dropped: its
+    usage less its page cache of files (the database's, mostly)."""
     for name in ("memory.usage_in_bytes", "memory.current"):
         try:
             with open(os.path.join(d, name)) as f:
-                return int(f.read()) // 1024
-        except OSError:
+                use = int(f.read())
+            with open(os.path.join(d, "memory.stat")) as f:
+                st = dict(l.split() for l in f)
+            files = sum(int(st.get(k, 0)) for k in (
+                "total_active_file", "total_inactive_file") if k in st) or \
+                sum(int(st.get(k, 0)) for k in ("active_file", "inactive_file"))
+            return (use - files) // 1024
+        except (OSError, ValueError):
             pass
     return 0
 # the sandboxes' cgroups: <server's memory cgroup>/agentjail/*
@@ -292,12 +302,12 @@ if "density_after" in r:
     pss = (a["pss_kb"] - b["pss_kb"]) / 1024
     sbcg = a["sbcg_kb"] / 1024
     cg = (a["cg_kb"] - b["cg_kb"]) / 1024 if a["cg_kb"] >= 0 else None
-    total = max(drop, cg or 0)
-    detail = f"PSS {pss:.0f} MiB, sandbox cgroups {sbcg:.0f} MiB"
-    if cg is not None:
-        detail += f", server cgroup +{cg:.0f} MiB"
+    # The server's cgroup holds everything charged for the sandboxes
+    # (processes, tmpfs, kernel objects); without one, MemAvailable.
+    total = cg if cg is not None else drop
+    detail = f"processes (PSS) {pss:.0f} MiB, sandbox cgroups {sbcg:.0f} MiB"
     rows.append((f"{nsb} idle sandboxes, memory", f"{total:.0f} MiB ({total * 1024 / nsb:.0f} KiB each)",
-                 detail, f"MemAvailable -{drop:.0f} MiB", "<= 1024 MiB", total <= 1024))
+                 detail, f"host MemAvailable -{drop:.0f} MiB", "<= 1024 MiB", total <= 1024))
     rows.append((f"{nsb} idle sandboxes, create all", f"{c['total_s']:.1f} s",
                  f"p50 {c['p50']:.1f} ms, p99 {c['p99']:.1f} ms", "", "", None))
 if "files" in r:
