@@ -24,6 +24,9 @@ suites() {
 	for t in tests/node/*.test.mjs; do
 		[ -f "$t" ] && echo "node:$t"
 	done
+	for t in tests/e2b/*.test.mjs; do
+		[ -f "$t" ] && echo "e2b:$t"
+	done
 }
 
 passed=0
@@ -40,6 +43,7 @@ for s in $(suites); do
 	unit) "$file" >"$log" 2>&1 ;;
 	py) "$PY" "$file" >"$log" 2>&1 ;;
 	node) tests/node/run.sh "$file" >"$log" 2>&1 ;;
+	e2b) tests/e2b/run.sh "$file" >"$log" 2>&1 ;;
 	esac
 	rc=$?
 	cat "$log"

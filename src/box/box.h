@@ -12,6 +12,7 @@
 #ifndef AJ_BOX_H
 #define AJ_BOX_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -234,11 +235,13 @@ int box_proc_close_stdin(struct box_mgr *m, const struct box_caller *c,
 			 const char *id, pid_t pid, struct aj_err *e);
 /* Follow a process: sink gets output produced from now on (from_start:
  * everything retained since it started), returns when it exits (with the
- * final figures in *res) or the sink asks to stop. */
+ * final figures in *res), the sink asks to stop, or *cancel (if not NULL)
+ * becomes true - polled at least once a second, so a follower whose client
+ * left notices even while the process is silent.  The process runs on. */
 int box_proc_follow(struct box_mgr *m, const struct box_caller *c,
 		    const char *id, pid_t pid, bool from_start,
-		    const struct box_sink *sink, struct box_exec_result *res,
-		    struct aj_err *e);
+		    const struct box_sink *sink, const atomic_bool *cancel,
+		    struct box_exec_result *res, struct aj_err *e);
 
 /* ---- files ---------------------------------------------------------------- */
 /* Paths are absolute or relative to /workspace, always resolved inside the

@@ -28,6 +28,7 @@
 
 #define READY_WAIT_MS 20000
 #define INTERRUPT_GRACE_MS 3000
+#define INTERRUPT_REPEAT_MS 250
 #define MAX_CONTEXTS 16
 
 struct box_ctx {
@@ -511,6 +512,7 @@ static void run_cell(struct cell *c, int64_t timeout_ms)
 	int64_t start = mono_ms();
 	int64_t deadline = start + timeout_ms;
 	int64_t hard = 0; /* after SIGINT: SIGKILL at this time */
+	int64_t resend = 0; /* after SIGINT: the next SIGINT */
 	pthread_mutex_lock(&c->sb->lock);
 	while (!c->ended) {
 		pass_output(c);
@@ -541,9 +543,15 @@ static void run_cell(struct cell *c, int64_t timeout_ms)
 		} else if (hard && now >= hard) {
 			interrupt(c, SIGKILL); /* ignored the interrupt */
 			hard = now + 60000;
+		} else if (hard && now >= resend) {
+			/* a SIGINT that landed before the driver began the cell
+			 * is ignored as stale: say it again until it ends */
+			interrupt(c, SIGINT);
 		}
-		cond_wait_ms(p, hard ? (hard < now + 1000 ? hard : now + 1000)
-				     : (deadline < now + 1000 ? deadline : now + 1000));
+		if (hard && now >= resend)
+			resend = now + INTERRUPT_REPEAT_MS;
+		int64_t until = hard ? (resend < hard ? resend : hard) : deadline;
+		cond_wait_ms(p, until < now + 1000 ? until : now + 1000);
 	}
 	if (c->ended)
 		settle_output(c);

@@ -328,6 +328,11 @@ static void unlink_proc(struct sandbox *sb, struct proc *p)
 		if (*pp == p) {
 			*pp = p->next;
 			p->next = NULL;
+			p->unlisted = true;
+			if (!p->consume) {
+				uint64_t kept = p->s[0].data.len + p->s[1].data.len;
+				sb->retained -= kept < sb->retained ? kept : sb->retained;
+			}
 			proc_unref(p);
 			return;
 		}
@@ -339,6 +344,19 @@ void sb_remove_proc(struct sandbox *sb, struct proc *p)
 	pthread_mutex_lock(&sb->lock);
 	unlink_proc(sb, p);
 	pthread_mutex_unlock(&sb->lock);
+}
+
+void sb_evict_finished(struct sandbox *sb, uint64_t need)
+{
+	while (sb->retained + need > SB_RETAIN_MAX) {
+		struct proc *oldest = NULL;
+		for (struct proc *p = sb->procs; p; p = p->next)
+			if (p->background && !p->internal && proc_done(p))
+				oldest = p; /* the list is newest first */
+		if (!oldest)
+			return;
+		unlink_proc(sb, oldest);
+	}
 }
 
 /* Keep at most MAX_FINISHED_BG finished background procs (sb->lock held). */
@@ -528,7 +546,7 @@ void box_exec_result_free(struct box_exec_result *r)
  * Returns 1 if the sink asked to stop, else 0.  stdin data, if any, is
  * written as the process reads it. */
 static int follow(struct proc *p, const struct box_sink *sink, size_t sent[2],
-		  const char *in, size_t inlen)
+		  const char *in, size_t inlen, const atomic_bool *cancel)
 {
 	struct sandbox *sb = p->sb;
 	size_t inoff = 0;
@@ -561,6 +579,8 @@ static int follow(struct proc *p, const struct box_sink *sink, size_t sent[2],
 				pthread_mutex_lock(&sb->lock);
 			}
 		}
+		if (!stop && cancel && atomic_load(cancel))
+			stop = 1;
 		if (stop || last)
 			break;
 		int64_t now = mono_ms();
@@ -814,7 +834,7 @@ static int exec_run(struct box_mgr *m, const struct box_caller *c,
 		return 0;
 	}
 	size_t sent[2] = { 0, 0 };
-	if (follow(p, sink, sent, req->stdin_data, req->stdin_len) &&
+	if (follow(p, sink, sent, req->stdin_data, req->stdin_len, NULL) &&
 	    p->state == P_RUNNING) {
 		/* the client went away: a foreground command goes with it */
 		sb_kill_group(sb, p->pid, SIGKILL);
@@ -1072,8 +1092,8 @@ int box_proc_close_stdin(struct box_mgr *m, const struct box_caller *c,
 
 int box_proc_follow(struct box_mgr *m, const struct box_caller *c,
 		    const char *id, pid_t pid, bool from_start,
-		    const struct box_sink *sink, struct box_exec_result *res,
-		    struct aj_err *e)
+		    const struct box_sink *sink, const atomic_bool *cancel,
+		    struct box_exec_result *res, struct aj_err *e)
 {
 	struct sandbox *sb;
 	struct proc *p;
@@ -1087,7 +1107,7 @@ int box_proc_follow(struct box_mgr *m, const struct box_caller *c,
 		sent[1] = p->s[1].data.len;
 		pthread_mutex_unlock(&sb->lock);
 	}
-	follow(p, sink, sent, NULL, 0);
+	follow(p, sink, sent, NULL, 0, cancel);
 	proc_check_oom(p);
 	pthread_mutex_lock(&sb->lock);
 	proc_fill_result(p, res);

@@ -133,19 +133,31 @@ static void read_ctl(struct pump *pu, struct reg *r)
 	}
 }
 
+/* Keep what fits under the process's limit and the sandbox's budget for
+ * retained output (sb->lock held); count and drop the rest. */
 static void keep(struct proc *p, struct pstream *s, const char *buf, size_t n)
 {
+	struct sandbox *sb = p->sb;
 	s->total += n;
 	size_t room;
-	if (p->consume)
+	if (p->unlisted) {
+		room = 0; /* a daemon child still writes; nobody will read it */
+	} else if (p->consume) {
 		room = s->data.len < CONSUME_CAP ? CONSUME_CAP - s->data.len : 0;
-	else
+	} else {
 		room = s->data.len < p->limit ? p->limit - s->data.len : 0;
+		sb_evict_finished(sb, n < room ? n : room);
+		size_t left = sb->retained < SB_RETAIN_MAX ? SB_RETAIN_MAX - sb->retained : 0;
+		if (room > left)
+			room = left;
+	}
 	size_t take = n < room ? n : room;
 	if (take < n)
 		s->truncated = true;
 	if (take && aj_buf_append(&s->data, buf, take) < 0)
 		s->truncated = true;
+	else if (!p->consume)
+		sb->retained += take;
 }
 
 static void read_pipe(struct pump *pu, struct reg *r)
@@ -170,7 +182,9 @@ static void read_pipe(struct pump *pu, struct reg *r)
 		pthread_cond_broadcast(&p->cond);
 		pthread_mutex_unlock(&p->sb->lock);
 		if (n <= 0) {
+			struct sandbox *sb = p->sb;
 			proc_unref(p);
+			sb_unref(sb);
 			free(r);
 			return;
 		}
@@ -288,8 +302,12 @@ int pump_add_proc(struct pump *pu, struct proc *p, struct aj_err *e)
 		r->kind = REG_PIPE;
 		r->p = p;
 		r->stream = i;
+		/* the registration keeps the process and its sandbox alive
+		 * until the pipe's end of file, whatever else lets go first */
 		proc_ref(p);
+		sb_ref(p->sb);
 		if (add(pu, p->s[i].fd, r, e) < 0) {
+			sb_unref(p->sb);
 			proc_unref(p);
 			free(r);
 			goto fail;

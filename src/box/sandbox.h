@@ -54,6 +54,7 @@ struct proc {
 	bool background;
 	bool consume;       /* a driver: the reader takes data away */
 	bool internal;      /* ours (a code-context driver): not listed */
+	bool unlisted;      /* out of sb->procs: nobody reads it any more */
 
 	enum proc_state state;
 	pid_t pid;
@@ -103,6 +104,7 @@ struct sandbox {
 	uint64_t next_req;
 	struct proc *procs;
 	uint64_t oom_kills_seen;
+	uint64_t retained;     /* output bytes kept by listed procs */
 	struct box_ctx *ctxs;  /* code contexts, see contexts.c */
 	bool ctx_warm;         /* pool: a python context was started early */
 };
@@ -125,6 +127,11 @@ struct box_mgr {
 	struct box_metrics metrics;
 	struct pool *pool;
 };
+
+/* Output of a sandbox's commands kept in the server's memory, at most:
+ * past it, output is counted and dropped (marked truncated), so no sandbox
+ * can grow the server without bound whatever limits its client asked. */
+#define SB_RETAIN_MAX (128u << 20)
 
 /* time */
 int64_t now_ms(void);   /* wall clock, ms since the epoch */
@@ -189,6 +196,9 @@ void proc_check_oom(struct proc *p);
 /* Done: EXITED/FAILED and all pipes closed, or sandbox dead. */
 bool proc_done(const struct proc *p);
 void sb_remove_proc(struct sandbox *sb, struct proc *p);
+/* Make room for need more bytes of retained output by forgetting the
+ * oldest finished background processes (sb->lock held). */
+void sb_evict_finished(struct sandbox *sb, uint64_t need);
 
 /* A new sandbox object with a fresh id and tokens, not yet started. */
 struct sandbox *sb_alloc(struct box_mgr *m, const char *tenant,

@@ -18,6 +18,7 @@
 #include "api/api.h"
 #include "box/box.h"
 #include "cli/cli.h"
+#include "e2b/e2b.h"
 #include "mcp/http.h"
 #include "util/crypto.h"
 #include "util/parse.h"
@@ -36,7 +37,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: agentjail serve [options]\n"
 		"\n"
-		"Serve the sandbox API (REST under /v1, /healthz, /metrics).\n"
+		"Serve the sandbox API (REST under /v1, /healthz, /metrics), MCP at\n"
+		"/mcp and the E2B-compatible API (point E2B_API_URL and\n"
+		"E2B_SANDBOX_URL here).\n"
 		"\n"
 		"  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080;\n"
 		"                       port 0 picks a free one; [::1]:PORT for IPv6)\n"
@@ -229,9 +232,11 @@ static int run_server(struct box_mgr *m, const struct api_config *base,
 		fprintf(stderr, "agentjail serve: %s\n", e.msg);
 		return 1;
 	}
+	/* ... and the E2B-compatible API, told apart by its paths */
+	struct api_mount mounts[2] = { *mcp_http_mount(mcp), e2b_mount };
 	struct api_config cfg = *base;
-	cfg.mounts = mcp_http_mount(mcp);
-	cfg.nmounts = 1;
+	cfg.mounts = mounts;
+	cfg.nmounts = 2;
 	const struct api_config *ac = &cfg;
 	if (api_start(m, ac, &srv, &e) < 0) {
 		fprintf(stderr, "agentjail serve: %s\n", e.msg);

@@ -421,8 +421,12 @@ int jail_fs_build(const struct jail_spec *spec, struct aj_err *e)
 	/* 5. Devices, then the writable directories: bound onto themselves
 	 *    so they keep a writable mount when / turns read-only. */
 	if (dev(e) < 0 || make_dir("/tmp", 01777, e) < 0 ||
-	    make_dir(JAIL_HOME, 0755, e) < 0)
+	    make_dir(JAIL_HOME, 0755, e) < 0 || make_dir("/home", 0755, e) < 0)
 		return -1;
+	/* Programs written for other sandboxes expect the user's home at
+	 * /home/user (E2B's default cwd): the same place as /workspace. */
+	if (symlink(JAIL_HOME, "/home/" JAIL_USER_NAME) < 0)
+		return aj_err_sys(e, AJ_EINTERNAL, "/home/" JAIL_USER_NAME);
 	if (mount("/tmp", "/tmp", NULL, MS_BIND, NULL) < 0 ||
 	    mount("/dev/shm", "/dev/shm", NULL, MS_BIND, NULL) < 0)
 		return aj_err_sys(e, AJ_EINTERNAL, "bind writable dirs");

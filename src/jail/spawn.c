@@ -369,6 +369,11 @@ static int read_reports(int sock, struct jail_warnings *w, struct aj_err *e)
 	for (;;) {
 		struct report r;
 		ssize_t n = aj_recv_msg(sock, &r, sizeof(r), NULL, NULL);
+		/* A child that exits with our last message unread in its queue
+		 * leaves ECONNRESET pending on our end; the error is reported
+		 * (and cleared) once, before the reports it sent are read. */
+		if (n < 0 && errno == ECONNRESET)
+			n = aj_recv_msg(sock, &r, sizeof(r), NULL, NULL);
 		if (n != (ssize_t)sizeof(r)) {
 			aj_err_set(e, AJ_EINTERNAL, 0,
 				   "jail setup: child died without a report");

@@ -53,15 +53,18 @@ def lines(rec):
 
 
 def host_pids_with(token):
-    """Host pids whose command line contains token."""
+    """Host pids of the probe whose command line contains token (not
+    agentjail itself or the sandbox's PID 1, a fork of it, which carry the
+    same command line until the probe runs)."""
     found = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open(f"/proc/{d}/cmdline", "rb") as f:
-                if token.encode() in f.read():
-                    found.append(int(d))
+                argv = f.read().split(b"\0")
+            if argv[0] == b"/probe" and token.encode() in argv:
+                found.append(int(d))
         except OSError:
             pass
     return found
@@ -117,6 +120,8 @@ def runs_as_user_1000_named_user_in_workspace():
     eq(lines(p.rec), ["uid=1000(user) gid=1000(user) groups=1000(user)",
                       "sandbox", "/workspace", "/workspace", "sandbox"],
        "identity")
+    p = aj([], ["sh", "-c", "cd /home/user && echo hi > f && cat /workspace/f"])
+    eq(lines(p.rec), ["hi"], "/home/user is the workspace")
 
 
 @test
@@ -131,9 +136,11 @@ def workspace_tmp_and_shm_are_writable():
 def host_files_are_not_visible():
     eq(probe("cat", "/etc/shadow")["stdout"], "ENOENT\n", "/etc/shadow")
     eq(probe("ls", "/root")["stdout"], "ENOENT\n", "/root")
-    eq(probe("ls", "/home")["stdout"], "ENOENT\n", "/home")
+    # /home holds only our user's home, a link to /workspace: nothing
+    # of the host's /home
+    eq(probe("ls", "/home")["stdout"], "user\n", "/home")
     eq(probe("ls", "/work")["stdout"], "ENOENT\n", "/work")
-    want = {"dev", "etc", "proc", "tmp", "usr", "workspace", "probe"}
+    want = {"dev", "etc", "home", "proc", "tmp", "usr", "workspace", "probe"}
     for d in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         if os.path.lexists("/" + d):
             want.add(d)

@@ -13,68 +13,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "box/box.h"
+#include "box_fixture.h"
 
-struct fixture {
-	char dir[64];
-	struct box_mgr *m;
-	struct box_caller admin;
-	struct box_caller other; /* user of another tenant */
-	char id[40];
-};
+static void tweak(struct box_config *cfg)
+{
+	cfg->default_shape.disk_bytes = 32 << 20;
+}
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct box_config cfg;
-	struct aj_err e;
-	strcpy(f->dir, "/tmp/aj-test-box-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	box_config_defaults(&cfg);
-	cfg.state_dir = f->dir;
-	cfg.default_shape.disk_bytes = 32 << 20;
-	if (box_mgr_open(&cfg, &f->m, &e) < 0) {
-		fprintf(stderr, "box_mgr_open: %s\n", e.msg);
-		return -1;
-	}
-	strcpy(f->admin.tenant, "acme");
-	strcpy(f->admin.key_id, "key_test");
-	f->admin.role = ROLE_USER;
-	strcpy(f->other.tenant, "other");
-	strcpy(f->other.key_id, "key_other");
-	f->other.role = ROLE_USER;
-	struct box_create req = { 0 };
-	struct box_info info;
-	if (box_create(f->m, &f->admin, &req, &info, &e) < 0) {
-		fprintf(stderr, "box_create: %s\n", e.msg);
-		return -1;
-	}
-	strcpy(f->id, info.id);
-	box_info_free(&info);
-	*state = f;
-	return 0;
+	return (*state = fixture_open(tweak, true)) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
-	box_mgr_close(f->m);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return fixture_close(*state);
 }
 
 static void run_sh(struct fixture *f, const char *sh, struct box_exec_result *r)
 {
 	struct box_exec req = { .command = sh };
 	struct aj_err e;
-	int rc = box_exec(f->m, &f->admin, f->id, &req, NULL, r, &e);
+	int rc = box_exec(f->m, &f->me, f->id, &req, NULL, r, &e);
 	if (rc < 0)
 		fail_msg("exec '%s': %s", sh, e.msg);
 }
@@ -101,14 +65,14 @@ static void exec_argv_and_env(void **state)
 	struct box_exec req = { .argv = argv, .env = env, .nenv = 1 };
 	struct box_exec_result r;
 	struct aj_err e;
-	assert_int_equal(box_exec(f->m, &f->admin, f->id, &req, NULL, &r, &e), 0);
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &req, NULL, &r, &e), 0);
 	assert_int_equal(r.exit_code, 0);
 	assert_string_equal(r.out[0], "hello\n");
 	box_exec_result_free(&r);
 
 	char *missing[] = { "no-such-program", NULL };
 	struct box_exec bad = { .argv = missing };
-	assert_int_equal(box_exec(f->m, &f->admin, f->id, &bad, NULL, &r, &e), 0);
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &bad, NULL, &r, &e), 0);
 	assert_int_equal(r.exit_code, 127);
 	assert_non_null(r.error);
 	box_exec_result_free(&r);
@@ -121,7 +85,7 @@ static void exec_stdin(void **state)
 				.stdin_len = 6 };
 	struct box_exec_result r;
 	struct aj_err e;
-	assert_int_equal(box_exec(f->m, &f->admin, f->id, &req, NULL, &r, &e), 0);
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &req, NULL, &r, &e), 0);
 	assert_string_equal(r.out[0], "SHOUT\n");
 	box_exec_result_free(&r);
 }
@@ -132,7 +96,7 @@ static void exec_timeout_and_signal(void **state)
 	struct box_exec req = { .command = "sleep 30", .timeout_ms = 300 };
 	struct box_exec_result r;
 	struct aj_err e;
-	assert_int_equal(box_exec(f->m, &f->admin, f->id, &req, NULL, &r, &e), 0);
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &req, NULL, &r, &e), 0);
 	assert_true(r.timed_out);
 	assert_int_equal(r.signal, SIGKILL);
 	assert_int_equal(r.exit_code, 128 + SIGKILL);
@@ -145,7 +109,7 @@ static void exec_output_limit(void **state)
 	struct box_exec req = { .command = "head -c 100000 /dev/zero", .output_limit = 1000 };
 	struct box_exec_result r;
 	struct aj_err e;
-	assert_int_equal(box_exec(f->m, &f->admin, f->id, &req, NULL, &r, &e), 0);
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &req, NULL, &r, &e), 0);
 	assert_int_equal(r.out_len[0], 1000);
 	assert_true(r.truncated[0]);
 	assert_int_equal(r.exit_code, 0);
@@ -172,28 +136,60 @@ static void background_process(void **state)
 	struct box_exec_result r;
 	struct box_proc_info pi;
 	struct aj_err e;
-	assert_int_equal(box_exec(f->m, &f->admin, f->id, &req, NULL, &r, &e), 0);
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &req, NULL, &r, &e), 0);
 	pid_t pid = r.pid;
 	assert_true(pid > 1);
 	box_exec_result_free(&r);
-	assert_int_equal(box_proc_write_stdin(f->m, &f->admin, f->id, pid, "hi\n", 3, &e), 0);
-	assert_int_equal(box_proc_follow(f->m, &f->admin, f->id, pid, true, NULL, &r, &e), 0);
+	assert_int_equal(box_proc_write_stdin(f->m, &f->me, f->id, pid, "hi\n", 3, &e), 0);
+	assert_int_equal(box_proc_follow(f->m, &f->me, f->id, pid, true, NULL, NULL, &r, &e), 0);
 	assert_int_equal(r.exit_code, 5);
 	box_exec_result_free(&r);
-	assert_int_equal(box_proc_get(f->m, &f->admin, f->id, pid, &pi, &e), 0);
+	assert_int_equal(box_proc_get(f->m, &f->me, f->id, pid, &pi, &e), 0);
 	assert_false(pi.running);
 	assert_int_equal(pi.exit_code, 5);
 	assert_string_equal(pi.out[0], "started\ngot hi\n");
 	box_proc_info_free(&pi);
 
 	struct box_exec sl = { .command = "sleep 60", .background = true, .timeout_ms = -1 };
-	assert_int_equal(box_exec(f->m, &f->admin, f->id, &sl, NULL, &r, &e), 0);
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &sl, NULL, &r, &e), 0);
 	pid = r.pid;
 	box_exec_result_free(&r);
-	assert_int_equal(box_proc_signal(f->m, &f->admin, f->id, pid, SIGTERM, &e), 0);
-	assert_int_equal(box_proc_follow(f->m, &f->admin, f->id, pid, false, NULL, &r, &e), 0);
+	assert_int_equal(box_proc_signal(f->m, &f->me, f->id, pid, SIGTERM, &e), 0);
+	assert_int_equal(box_proc_follow(f->m, &f->me, f->id, pid, false, NULL, NULL, &r, &e), 0);
 	assert_int_equal(r.signal, SIGTERM);
 	box_exec_result_free(&r);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A follower of a silent process stops when its cancel flag is set; the
+ * process runs on. */
+static void follow_cancel(void **state)
+{
+	struct fixture *f = *state;
+	struct box_exec sl = { .command = "sleep 60", .background = true, .timeout_ms = -1 };
+	struct box_exec_result r;
+	struct box_proc_info pi;
+	struct aj_err e;
+	atomic_bool cancel = true;
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &sl, NULL, &r, &e), 0);
+	pid_t pid = r.pid;
+	box_exec_result_free(&r);
+	int64_t t0 = now_ms();
+	assert_int_equal(box_proc_follow(f->m, &f->me, f->id, pid, true, NULL, &cancel,
+					 &r, &e), 0);
+	assert_true(now_ms() - t0 < 3000);
+	assert_int_equal(r.exit_code, -1);
+	box_exec_result_free(&r);
+	assert_int_equal(box_proc_get(f->m, &f->me, f->id, pid, &pi, &e), 0);
+	assert_true(pi.running);
+	box_proc_info_free(&pi);
+	assert_int_equal(box_proc_signal(f->m, &f->me, f->id, pid, SIGKILL, &e), 0);
 }
 
 static void tenant_isolation(void **state)
@@ -209,7 +205,7 @@ static void tenant_isolation(void **state)
 	assert_int_equal(e.code, AJ_ENOTFOUND);
 	assert_int_equal(box_destroy(f->m, &f->other, f->id, &e), -1);
 	assert_int_equal(e.code, AJ_ENOTFOUND);
-	struct box_caller viewer = f->admin;
+	struct box_caller viewer = f->me;
 	viewer.role = ROLE_VIEWER;
 	assert_int_equal(box_exec(f->m, &viewer, f->id, &req, NULL, &r, &e), -1);
 	assert_int_equal(e.code, AJ_EFORBIDDEN);
@@ -220,7 +216,7 @@ static void upload(struct fixture *f, const char *path, const char *data)
 	struct box_upload *u;
 	struct box_entry en;
 	struct aj_err e;
-	if (box_upload_begin(f->m, &f->admin, f->id, path, &u, &e) < 0)
+	if (box_upload_begin(f->m, &f->me, f->id, path, &u, &e) < 0)
 		fail_msg("upload %s: %s", path, e.msg);
 	assert_int_equal(box_upload_write(u, data, strlen(data), &e), 0);
 	assert_int_equal(box_upload_commit(u, &en, &e), 0);
@@ -234,7 +230,7 @@ static char *download(struct fixture *f, const char *path, struct aj_err *e)
 {
 	int fd;
 	uint64_t size;
-	if (box_file_open_read(f->m, &f->admin, f->id, path, &fd, &size, e) < 0)
+	if (box_file_open_read(f->m, &f->me, f->id, path, &fd, &size, e) < 0)
 		return NULL;
 	char *buf = calloc(1, size + 1);
 	assert_int_equal(read(fd, buf, size), (ssize_t)size);
@@ -259,19 +255,19 @@ static void files_roundtrip(void **state)
 
 	struct box_entry *v;
 	size_t n;
-	assert_int_equal(box_file_list(f->m, &f->admin, f->id, "/workspace/dir", 2, &v, &n, &e), 0);
+	assert_int_equal(box_file_list(f->m, &f->me, f->id, "/workspace/dir", 2, &v, &n, &e), 0);
 	assert_int_equal(n, 2);
 	box_entries_free(v, n);
 
-	assert_int_equal(box_file_rename(f->m, &f->admin, f->id, "dir/sub/hello.txt",
+	assert_int_equal(box_file_rename(f->m, &f->me, f->id, "dir/sub/hello.txt",
 					 "/workspace/moved.txt", NULL, &e), 0);
 	s = download(f, "moved.txt", &e);
 	assert_string_equal(s, "hello world");
 	free(s);
-	assert_int_equal(box_file_mkdir(f->m, &f->admin, f->id, "a/b/c", true, NULL, &e), 0);
-	assert_int_equal(box_file_mkdir(f->m, &f->admin, f->id, "a/b/c", false, NULL, &e), -1);
+	assert_int_equal(box_file_mkdir(f->m, &f->me, f->id, "a/b/c", true, NULL, &e), 0);
+	assert_int_equal(box_file_mkdir(f->m, &f->me, f->id, "a/b/c", false, NULL, &e), -1);
 	assert_int_equal(e.code, AJ_EEXIST);
-	assert_int_equal(box_file_remove(f->m, &f->admin, f->id, "/workspace/dir", &e), 0);
+	assert_int_equal(box_file_remove(f->m, &f->me, f->id, "/workspace/dir", &e), 0);
 	assert_null(download(f, "dir/sub/hello.txt", &e));
 	assert_int_equal(e.code, AJ_ENOTFOUND);
 }
@@ -302,7 +298,7 @@ static void files_stay_inside(void **state)
 	assert_int_equal(e.code, AJ_EINVAL);
 	/* read-only system directories stay read-only */
 	struct box_upload *u;
-	assert_int_equal(box_upload_begin(f->m, &f->admin, f->id, "/usr/bin/evil", &u, &e), -1);
+	assert_int_equal(box_upload_begin(f->m, &f->me, f->id, "/usr/bin/evil", &u, &e), -1);
 	assert_int_equal(e.code, AJ_EFORBIDDEN);
 	/* an upload through a symlinked name replaces the link, not its target */
 	run_sh(f, "ln -sf /tmp/target /workspace/swap; echo orig > /tmp/target", &r);
@@ -321,7 +317,7 @@ static void disk_quota(void **state)
 	char *chunk = calloc(1, 1 << 20);
 	int rc = 0;
 	upload(f, "keep.txt", "intact");
-	assert_int_equal(box_upload_begin(f->m, &f->admin, f->id, "keep.txt", &u, &e), 0);
+	assert_int_equal(box_upload_begin(f->m, &f->me, f->id, "keep.txt", &u, &e), 0);
 	for (int i = 0; i < 64 && rc == 0; i++)
 		rc = box_upload_write(u, chunk, 1 << 20, &e);
 	assert_int_equal(rc, -1);
@@ -331,6 +327,51 @@ static void disk_quota(void **state)
 	char *s = download(f, "keep.txt", &e);
 	assert_string_equal(s, "intact");
 	free(s);
+}
+
+/* However large the limits clients ask for, a sandbox's retained output
+ * stays under the manager's budget (128 MiB): new output makes room by
+ * forgetting the oldest finished background processes. */
+static void retained_output_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct box_exec req = { .command = "head -c 60M /dev/zero", .background = true,
+				.timeout_ms = -1, .output_limit = 64 << 20 };
+	struct box_exec_result r;
+	struct box_proc_info pi;
+	struct aj_err e;
+	pid_t pids[3];
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(box_exec(f->m, &f->me, f->id, &req, NULL, &r, &e), 0);
+		pids[i] = r.pid;
+		box_exec_result_free(&r);
+		assert_int_equal(box_proc_follow(f->m, &f->me, f->id, pids[i], false, NULL,
+						 NULL, &r, &e), 0);
+		box_exec_result_free(&r);
+	}
+	uint64_t kept = 0;
+	int gone = 0;
+	for (int i = 0; i < 3; i++) {
+		if (box_proc_get(f->m, &f->me, f->id, pids[i], &pi, &e) < 0) {
+			assert_int_equal(e.code, AJ_ENOTFOUND);
+			gone++;
+			continue;
+		}
+		kept += pi.out_len[0];
+		if (i == 2) { /* the newest is whole */
+			assert_int_equal(pi.out_len[0], 60u << 20);
+			assert_false(pi.truncated[0]);
+		}
+		box_proc_info_free(&pi);
+	}
+	assert_true(kept <= 128u << 20);
+	assert_int_equal(gone, 1);
+	/* a command after them still gets its whole output */
+	struct box_exec big = { .command = "head -c 30M /dev/zero", .output_limit = 64 << 20 };
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &big, NULL, &r, &e), 0);
+	assert_int_equal(r.out_len[0], 30u << 20);
+	assert_false(r.truncated[0]);
+	box_exec_result_free(&r);
 }
 
 static void state_dir_has_one_owner(void **state)
@@ -357,11 +398,11 @@ static void destroy_cleans_up(void **state)
 	struct box_info info;
 	struct box_exec_result r;
 	struct aj_err e;
-	assert_int_equal(box_destroy(f->m, &f->admin, f->id, &e), 0);
+	assert_int_equal(box_destroy(f->m, &f->me, f->id, &e), 0);
 	struct box_exec req = { .command = "true" };
-	assert_int_equal(box_exec(f->m, &f->admin, f->id, &req, NULL, &r, &e), -1);
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &req, NULL, &r, &e), -1);
 	assert_int_equal(e.code, AJ_ENOTFOUND);
-	assert_int_equal(box_get(f->m, &f->admin, f->id, &info, &e), 0);
+	assert_int_equal(box_get(f->m, &f->me, f->id, &info, &e), 0);
 	assert_string_equal(info.state, "terminated");
 	assert_string_equal(info.end_reason, "destroyed");
 	box_info_free(&info);
@@ -377,10 +418,12 @@ int main(void)
 		cmocka_unit_test(exec_output_limit),
 		cmocka_unit_test(state_persists),
 		cmocka_unit_test(background_process),
+		cmocka_unit_test(follow_cancel),
 		cmocka_unit_test(tenant_isolation),
 		cmocka_unit_test(files_roundtrip),
 		cmocka_unit_test(files_stay_inside),
 		cmocka_unit_test(disk_quota),
+		cmocka_unit_test(retained_output_is_bounded),
 		cmocka_unit_test(state_dir_has_one_owner),
 		cmocka_unit_test(destroy_cleans_up),
 	};

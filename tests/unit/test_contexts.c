@@ -7,59 +7,25 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "box/box.h"
 #include "util/crypto.h"
-
-struct fixture {
-	char dir[64];
-	struct box_mgr *m;
-	struct box_caller me;
-	char id[40];
-};
+#include "box_fixture.h"
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct box_config cfg;
-	struct aj_err e;
-	strcpy(f->dir, "/tmp/aj-test-ctx-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	box_config_defaults(&cfg);
-	cfg.state_dir = f->dir;
-	if (box_mgr_open(&cfg, &f->m, &e) < 0) {
-		fprintf(stderr, "box_mgr_open: %s\n", e.msg);
-		return -1;
-	}
-	strcpy(f->me.tenant, "acme");
-	strcpy(f->me.key_id, "key_test");
-	f->me.role = ROLE_USER;
-	struct box_create req = { 0 };
-	struct box_info info;
-	if (box_create(f->m, &f->me, &req, &info, &e) < 0) {
-		fprintf(stderr, "box_create: %s\n", e.msg);
-		return -1;
-	}
-	strcpy(f->id, info.id);
-	box_info_free(&info);
-	*state = f;
-	return 0;
+	return (*state = fixture_open(NULL, true)) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
-	box_mgr_close(f->m);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return fixture_close(*state);
 }
 
 static void cell(struct fixture *f, enum box_lang lang, const char *code,
@@ -132,6 +98,41 @@ static void python_timeout_keeps_state(void **state)
 	cell(f, BOX_LANG_PYTHON, "kept", 0, &r);
 	assert_string_equal(fmt(&r, "text", true), "'yes'");
 	assert_false(r.restarted);
+	box_code_result_free(&r);
+}
+
+static void *cancel_later(void *arg)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 300 * 1000000L };
+	nanosleep(&ts, NULL);
+	atomic_store((atomic_bool *)arg, true);
+	return NULL;
+}
+
+static int flag_set(void *ctx)
+{
+	return atomic_load((atomic_bool *)ctx);
+}
+
+/* A silent cell is interrupted once the sink's is_cancelled says so (here
+ * 300 ms into the cell, as when a client leaves), well before its timeout. */
+static void python_cancel_silent_cell(void **state)
+{
+	struct fixture *f = *state;
+	struct box_code_result r;
+	struct aj_err e;
+	atomic_bool cancel = false;
+	pthread_t t;
+	struct box_code req = { .code = "import time\ntime.sleep(30)",
+				.language = BOX_LANG_PYTHON, .timeout_ms = 20000 };
+	struct box_code_sink sink = { .is_cancelled = flag_set, .ctx = &cancel };
+	assert_int_equal(pthread_create(&t, NULL, cancel_later, &cancel), 0);
+	assert_int_equal(box_code_run(f->m, &f->me, f->id, &req, &sink, &r, &e), 0);
+	pthread_join(t, NULL);
+	assert_false(r.timed_out);
+	assert_true(r.wall_ms < 5000);
+	assert_non_null(r.error);
+	assert_string_equal(r.error->name, "KeyboardInterrupt");
 	box_code_result_free(&r);
 }
 
@@ -233,6 +234,7 @@ int main(void)
 		cmocka_unit_test(python_state_and_result),
 		cmocka_unit_test(python_error_then_recovery),
 		cmocka_unit_test(python_timeout_keeps_state),
+		cmocka_unit_test(python_cancel_silent_cell),
 		cmocka_unit_test(python_crash_restarts),
 		cmocka_unit_test(python_figure_and_html),
 		cmocka_unit_test(node_and_bash),

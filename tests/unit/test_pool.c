@@ -12,12 +12,7 @@
 #include <unistd.h>
 
 #include "box/box.h"
-
-struct fixture {
-	char dir[64];
-	struct box_mgr *m;
-	struct box_caller me;
-};
+#include "box_fixture.h"
 
 static void wait_full(struct box_mgr *m, int n)
 {
@@ -26,39 +21,20 @@ static void wait_full(struct box_mgr *m, int n)
 	assert_int_equal(box_pool_ready(m), n);
 }
 
+static void tweak(struct box_config *cfg)
+{
+	cfg->pool_size = 2;
+	cfg->python_warm = true;
+}
+
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct box_config cfg;
-	struct aj_err e;
-	strcpy(f->dir, "/tmp/aj-test-pool-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	box_config_defaults(&cfg);
-	cfg.state_dir = f->dir;
-	cfg.pool_size = 2;
-	cfg.python_warm = true;
-	if (box_mgr_open(&cfg, &f->m, &e) < 0) {
-		fprintf(stderr, "box_mgr_open: %s\n", e.msg);
-		return -1;
-	}
-	strcpy(f->me.tenant, "acme");
-	strcpy(f->me.key_id, "key_test");
-	f->me.role = ROLE_USER;
-	*state = f;
-	return 0;
+	return (*state = fixture_open(tweak, false)) ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
-	box_mgr_close(f->m);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
+	return fixture_close(*state);
 }
 
 static void sh(struct fixture *f, const char *id, const char *cmd, const char *want)

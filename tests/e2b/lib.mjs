@@ -1,0 +1,59 @@
+// lib.mjs - a real `agentjail serve` for the E2B SDK suites: a temp state
+// dir, API keys in E2B form, and the environment the SDK reads
+// (E2B_API_URL, E2B_SANDBOX_URL, E2B_API_KEY) pointed at it.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const AGENTJAIL = process.env.AGENTJAIL;
+if (!AGENTJAIL) throw new Error('AGENTJAIL (the binary) is not set');
+
+// `keys create` prints "secret: aj_<hex>"; E2B clients send e2b_<hex>.
+export function createKey(state, tenant, role = 'user') {
+  const out = execFileSync(AGENTJAIL, ['keys', 'create', '--tenant', tenant,
+    '--role', role, '--state', state], { encoding: 'utf8' });
+  const m = out.match(/secret: aj_([0-9a-f]+)/);
+  if (!m) throw new Error(`no secret in: ${out}`);
+  return `e2b_${m[1]}`;
+}
+
+export async function startServer() {
+  const state = mkdtempSync(join(tmpdir(), 'aj-e2b-'));
+  const keys = { acme: createKey(state, 'acme'), other: createKey(state, 'other') };
+  const proc = spawn(AGENTJAIL, ['serve', '--listen', '127.0.0.1:0', '--state', state],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${log}`)), 10000);
+    proc.stderr.on('data', (d) => {
+      log += d;
+      const m = log.match(/listening on (http:\/\/\S+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.on('exit', (code) => reject(new Error(`serve exited ${code}:\n${log}`)));
+  });
+  process.env.E2B_API_URL = url;
+  process.env.E2B_SANDBOX_URL = url;
+  process.env.E2B_API_KEY = keys.acme;
+  return {
+    url, keys, state,
+    log: () => log,
+    async stop() {
+      const done = new Promise((resolve) => proc.on('exit', resolve));
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 15000);
+      const code = await done;
+      clearTimeout(timer);
+      rmSync(state, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+// The wall time of fn in ms.
+export async function timed(fn) {
+  const t0 = performance.now();
+  const v = await fn();
+  return [v, performance.now() - t0];
+}
