@@ -44,7 +44,8 @@ static void usage(FILE *f)
 		"  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080;\n"
 		"                       port 0 picks a free one; [::1]:PORT for IPv6)\n"
 		"  --state DIR          state directory (default ./var)\n"
-		"  --pool N             warm sandboxes kept ready (default 0)\n"
+		"  --pool N             warm sandboxes of the default shape kept ready,\n"
+		"                       so that create is a hand-over (default 2)\n"
 		"  --max-timeout S      longest sandbox lifetime a client may ask for\n"
 		"                       (seconds, or 30m, 2h ...; default 24h)\n"
 		"  --tenant-quota N     live sandboxes per tenant (default 100)\n"
@@ -114,6 +115,9 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 	split_listen("127.0.0.1:8080", o);
 	o->state = "./var";
 	box_config_defaults(&o->box);
+	/* A warm pool makes create a hand-over (0.7 ms instead of 6 ms here)
+	 * for about half a MiB and one idle process per pooled sandbox. */
+	o->box.pool_size = 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
