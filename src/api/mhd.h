@@ -36,7 +36,9 @@ extern struct api_mhd api_mhd;
 /* Load libmicrohttpd once (thread-safe); 0, or -1 with e filled. */
 int api_mhd_load(struct aj_err *e);
 
-#ifndef API_MHD_IMPL
+/* (cppcheck reads the calls as the library's own functions, which take
+ * ownership of what they are given; through a pointer it could not tell.) */
+#if !defined(API_MHD_IMPL) && !defined(__CPPCHECK__)
 #define MHD_start_daemon (*api_mhd.start_daemon)
 #define MHD_stop_daemon (*api_mhd.stop_daemon)
 #define MHD_quiesce_daemon (*api_mhd.quiesce_daemon)
