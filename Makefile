@@ -2,6 +2,12 @@
 # runs every test; `make check` adds the sanitizer build and static checks.
 
 PKGS     := libseccomp libmicrohttpd jansson sqlite3 libsodium
+# Linked into the binary: every start of `agentjail run` would otherwise
+# load and relocate them (about 1.5 ms here).  STATIC_LIBS=0 links them as
+# shared libraries.  libmicrohttpd is neither: it is dlopened when a server
+# starts (src/api/mhd.h).  See docs/performance.md.
+LINKED   := libseccomp jansson sqlite3 libsodium
+STATIC_LIBS ?= 1
 CC       ?= cc
 BUILD    ?= build
 OPT      ?= -O2
@@ -12,7 +18,12 @@ LDFLAGS  += $(SAN)
 
 # Resolved lazily: before `make deps` has run, pkg-config may not know them.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(STATIC_LIBS),1)
+PKG_LIBS   = -Wl,-Bstatic $(shell pkg-config --libs $(LINKED) 2>/dev/null) \
+             -Wl,-Bdynamic -ldl -lm
+else
+PKG_LIBS   = $(shell pkg-config --libs $(LINKED) 2>/dev/null) -ldl -lm
+endif
 
 SRC      := $(shell find src -name '*.c' | sort)
 OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded.o

@@ -8,9 +8,11 @@ set -eu
 BUILD="gcc make pkg-config libseccomp-dev libmicrohttpd-dev libjansson-dev
 libsqlite3-dev libsodium-dev"
 # tests and benchmarks: cmocka, HTTP client, interpreters seen inside
-# sandboxes, the bubblewrap baseline, sanitizers and static checks
+# sandboxes, the bubblewrap baseline, sanitizers and static checks, and
+# libcurl for the benchmark's load generator (bench/ajbench.c)
 TEST="libcmocka-dev curl python3 python3-numpy python3-pandas
-python3-matplotlib bubblewrap clang clang-tidy libclang-rt-14-dev cppcheck iproute2 procps"
+python3-matplotlib bubblewrap clang clang-tidy libclang-rt-14-dev cppcheck iproute2 procps
+libcurl4-openssl-dev"
 
 missing() {
 	for p in $BUILD $TEST; do

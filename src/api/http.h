@@ -22,7 +22,7 @@
 #define AJ_API_HTTP_H
 
 #include <jansson.h>
-#include <microhttpd.h>
+#include "api/mhd.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -62,6 +62,9 @@ enum MHD_Result h_metrics(struct api_req *r)
 		m.pool_hits);
 	counter(&b, "agentjail_pool_misses_total", "Creates that built a new jail.",
 		m.pool_misses);
+	aj_buf_appendf(&b, "# HELP agentjail_pool_ready Warm sandboxes ready now.\n"
+			   "# TYPE agentjail_pool_ready gauge\n"
+			   "agentjail_pool_ready %d\n", box_pool_ready(api_mgr(r)));
 	histogram(&b, "agentjail_create_seconds", "Time to create a sandbox.",
 		  &m.create_latency);
 	histogram(&b, "agentjail_exec_seconds", "Wall time of foreground commands.",

@@ -42,6 +42,7 @@ struct box_config {
 	uint64_t default_output_limit;   /* per stream, per command (1M) */
 	uint64_t max_output_limit;
 	int64_t default_exec_timeout_ms; /* 60000 */
+	enum store_durability durability; /* of acknowledged writes (process) */
 	int pool_size;                   /* warm sandboxes of default shape */
 	bool python_warm;                /* warm a python context in pooled ones */
 };

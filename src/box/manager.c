@@ -61,6 +61,10 @@ void box_config_defaults(struct box_config *c)
 	c->max_output_limit = 64 << 20;
 	c->default_exec_timeout_ms = 60000;
 	c->pool_size = 0;
+	/* A kill -9 of the server loses nothing acknowledged (what the design
+	 * asks); syncing every commit for power loss is the operator's
+	 * choice (serve --durability power).  See docs/performance.md. */
+	c->durability = STORE_DURABLE_PROCESS;
 }
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -974,7 +978,8 @@ int box_mgr_open(const struct box_config *cfg, struct box_mgr **out,
 	/* The state dir is ours alone, or nothing starts.  Then the launcher:
 	 * it must be forked while we have one thread. */
 	if (lock_state_dir(m, e) < 0 || launcher_start(&m->launcher, e) < 0 ||
-	    store_open(cfg->state_dir, &m->store, e) < 0)
+	    store_open(cfg->state_dir, &m->store, e) < 0 ||
+	    store_set_durability(m->store, cfg->durability, e) < 0)
 		goto fail;
 	end_previous_run(m);
 	if (pump_start(m, &m->pump, e) < 0)

@@ -3,7 +3,8 @@
  *
  * The database is <state>/agentjail.db: WAL mode (readers never block the
  * writer, so `agentjail keys list` works beside a busy server),
- * synchronous=FULL (every commit is on disk before the call returns), a
+ * synchronous=FULL (every commit is on disk before the call returns) unless
+ * the owner chose process durability (store_set_durability), a
  * busy timeout for the moments another process holds the write lock, and
  * foreign keys on.  PRAGMA user_version is the schema version: migrations[i]
  * takes a database from version i to i + 1. */
@@ -453,6 +454,36 @@ int store_open(const char *state_dir, struct store **out, struct aj_err *e)
 		return -1;
 	}
 	*out = st;
+	return 0;
+}
+
+int store_set_durability(struct store *st, enum store_durability d,
+			 struct aj_err *e)
+{
+	static const char sql_normal[] = "PRAGMA synchronous=NORMAL";
+	static const char sql_full[] = "PRAGMA synchronous=FULL";
+	store_lock(st);
+	int rc = sqlite3_exec(st->db, d == STORE_DURABLE_POWER ? sql_full : sql_normal,
+			      NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		store_fail(st, rc, "synchronous", e);
+	store_unlock(st);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+const char *store_durability_name(enum store_durability d)
+{
+	return d == STORE_DURABLE_POWER ? "power" : "process";
+}
+
+int store_durability_parse(const char *s, enum store_durability *out)
+{
+	if (strcmp(s, "process") == 0)
+		*out = STORE_DURABLE_PROCESS;
+	else if (strcmp(s, "power") == 0)
+		*out = STORE_DURABLE_POWER;
+	else
+		return -1;
 	return 0;
 }
 

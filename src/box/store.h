@@ -2,10 +2,11 @@
  * mode under the state dir.  Sandboxes, API keys, exec traces, the
  * hash-chained audit log and idempotency records.
  *
- * Thread-safe: one connection behind a mutex.  Every write commits
- * synchronously before returning, so what a client saw acknowledged
- * survives kill -9.  Other processes (the `keys` and `audit` commands) may
- * open the same database while the server runs.
+ * Thread-safe: one connection behind a mutex.  Every write is committed
+ * before returning, so what a client saw acknowledged survives kill -9
+ * (and, with STORE_DURABLE_POWER, a power loss too).  Other processes (the
+ * `keys` and `audit` commands) may open the same database while the
+ * server runs.
  */
 #ifndef AJ_BOX_STORE_H
 #define AJ_BOX_STORE_H
@@ -20,6 +21,22 @@ struct store;
 
 int store_open(const char *state_dir, struct store **out, struct aj_err *e);
 void store_close(struct store *st);
+
+/* What a returned write survives.  Both commit into the write-ahead log
+ * before returning, so a killed process (kill -9, a crash) loses nothing
+ * acknowledged:
+ *   PROCESS  synchronous=NORMAL: no fsync per commit (the WAL is synced at
+ *            checkpoints); an OS crash or power loss may lose the last
+ *            commits, never consistency.
+ *   POWER    synchronous=FULL: the WAL is fsynced at every commit (costs
+ *            an fdatasync, 0.3-1 ms here, per write).
+ * store_open starts at POWER (the CLI tools write rarely); the server
+ * chooses with --durability. */
+enum store_durability { STORE_DURABLE_PROCESS, STORE_DURABLE_POWER };
+int store_set_durability(struct store *st, enum store_durability d,
+			 struct aj_err *e);
+const char *store_durability_name(enum store_durability d);
+int store_durability_parse(const char *s, enum store_durability *out);
 
 /* ---- API keys ------------------------------------------------------- */
 

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +40,14 @@ struct child {
 	uint64_t req_id;
 };
 
+/* The stack a command's child runs on until it execs (see spawn_child). */
+#define CHILD_STACK (64 * 1024)
+
 struct sup {
 	int ctl;
 	int sigfd;
 	char *msg; /* receive buffer, SUP_MAX_MSG */
+	char *stack; /* CHILD_STACK bytes */
 	struct child *kids;
 	size_t nkids, capkids;
 };
@@ -106,11 +111,24 @@ static int exec_in_path(char **argv, char **env)
 	return err;
 }
 
+/* What the child of spawn_child needs, and where it leaves its error.
+ * Shared memory: the child runs in our address space until it execs. */
+struct spawn_args {
+	const int *fds;
+	uint32_t flags;
+	char **argv;
+	char **env;
+	const char *cwd;
+	volatile int err; /* errno | stage << 16; 0 if it exec'd */
+};
+
 /* In the child: descriptors onto 0-3, new session, cwd, exec.  On failure
- * the errno goes to errfd (close-on-exec, so silence means success). */
-static void child_exec(const int *fds, uint32_t flags, char **argv, char **env,
-		       const char *cwd, int errfd)
+ * the error goes to a->err before it exits. */
+static int child_exec(void *arg)
 {
+	struct spawn_args *a = arg;
+	const int *fds = a->fds;
+	uint32_t flags = a->flags;
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -129,19 +147,41 @@ static void child_exec(const int *fds, uint32_t flags, char **argv, char **env,
 	} else {
 		close(3); /* the control socket */
 	}
-	/* Everything else goes at exec; errfd must live until then. */
+	/* Everything else goes at exec (our descriptor table is a copy). */
 	if (syscall(SYS_close_range, 4, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		goto fail;
 	stage = SUP_STAGE_CWD;
-	if (chdir(cwd) < 0)
+	if (chdir(a->cwd) < 0)
 		goto fail;
 	stage = SUP_STAGE_EXEC;
-	errno = exec_in_path(argv, env);
-fail:;
-	int err = (errno ? errno : EINVAL) | stage << 16;
-	ssize_t n = write(errfd, &err, sizeof(err));
-	(void)n;
+	errno = exec_in_path(a->argv, a->env);
+fail:
+	a->err = (errno ? errno : EINVAL) | stage << 16;
 	_exit(127);
+}
+
+/* Start a command the way posix_spawn does: a child that shares our
+ * memory (CLONE_VM) on its own small stack, while we wait (CLONE_VFORK)
+ * until it has exec'd or failed.  Nothing is copied - no page tables, no
+ * copy-on-write faults afterwards - which is most of what a fork costs.
+ * The child touches only its stack, a->err and errno (our errno: we are
+ * suspended meanwhile, and look at a->err instead).  Returns the pid, or
+ * -1 with *err set (errno | stage << 16). */
+static pid_t spawn_child(struct sup *s, struct spawn_args *a, int *err)
+{
+	a->err = 0;
+	pid_t pid = clone(child_exec, s->stack + CHILD_STACK,
+			  CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+	if (pid < 0) {
+		*err = errno | SUP_STAGE_SETUP << 16;
+		return -1;
+	}
+	if (a->err) {
+		*err = a->err;
+		waitpid(pid, NULL, 0); /* it has _exited */
+		return -1;
+	}
+	return pid;
 }
 
 /* Split the packed strings of a SUP_EXEC into argv, env and cwd. */
@@ -178,57 +218,30 @@ static void handle_exec(struct sup *s, size_t len, int *fds, int nfds)
 	const struct sup_exec *x = (const struct sup_exec *)s->msg;
 	uint64_t req = x->h.req_id;
 	int want = 2 + !!(x->flags & SUP_F_STDIN) + !!(x->flags & SUP_F_FD3);
-	char **argv = NULL, **env = NULL;
-	const char *cwd = NULL;
-	int errp[2] = { -1, -1 };
+	struct spawn_args a = { .fds = fds, .flags = x->flags };
 	int err = 0;
 	pid_t pid = 0;
 
 	if (len < sizeof(*x) || nfds != want ||
-	    unpack_exec(s->msg + sizeof(*x), len - sizeof(*x), x, &argv, &env,
-			&cwd) < 0) {
+	    unpack_exec(s->msg + sizeof(*x), len - sizeof(*x), x, &a.argv,
+			&a.env, &a.cwd) < 0) {
 		err = EINVAL;
 		goto out;
 	}
-	if (pipe2(errp, O_CLOEXEC) < 0) {
-		err = errno;
-		goto out;
-	}
-	pid = fork();
+	pid = spawn_child(s, &a, &err);
 	if (pid < 0) {
-		err = errno;
 		pid = 0;
-		goto out;
-	}
-	if (pid == 0)
-		child_exec(fds, x->flags, argv, env, cwd, errp[1]);
-	close(errp[1]);
-	errp[1] = -1;
-	ssize_t n;
-	do
-		n = read(errp[0], &err, sizeof(err));
-	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(err)) {
-		waitpid(pid, NULL, 0); /* it _exits right away */
+	} else if (remember(s, pid, req) < 0) {
+		/* cannot track it: do not let it run unaccounted */
+		kill(-pid, SIGKILL);
+		waitpid(pid, NULL, 0);
 		pid = 0;
-	} else {
-		err = 0;
-		if (remember(s, pid, req) < 0) {
-			/* cannot track it: do not let it run unaccounted */
-			kill(-pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			pid = 0;
-			err = ENOMEM;
-		}
+		err = ENOMEM;
 	}
 out:
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
-	if (errp[0] >= 0)
-		close(errp[0]);
-	if (errp[1] >= 0)
-		close(errp[1]);
-	free(argv);
+	free(a.argv);
 	send_started(s, req, pid, err);
 }
 
@@ -311,8 +324,10 @@ int supervisor_main(int ctl_fd, void *arg)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	s.sigfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
 	s.msg = malloc(SUP_MAX_MSG);
-	if (s.sigfd < 0 || !s.msg) {
+	s.stack = malloc(CHILD_STACK);
+	if (s.sigfd < 0 || !s.msg || !s.stack) {
 		free(s.msg);
+		free(s.stack);
 		return 1;
 	}
 
@@ -330,6 +345,7 @@ int supervisor_main(int ctl_fd, void *arg)
 			break;
 	}
 	free(s.msg);
+	free(s.stack);
 	free(s.kids);
 	close(s.sigfd);
 	return 0;

@@ -625,8 +625,9 @@ static int stale(const char *leaf, const char *name)
 	return read_small(leaf, "cgroup.procs", buf, sizeof(buf)) == 0 && buf[0] == '\0';
 }
 
-/* Remove the stale leaves of one agentjail/ directory (except `keep`). */
-static int sweep_base(const char *base, const char *keep)
+/* Remove the stale leaves of one agentjail/ directory (except `keep`;
+ * with runs_only, only one-shot leaves: "run-<pid>-..."). */
+static int sweep_base(const char *base, const char *keep, bool runs_only)
 {
 	DIR *d = opendir(base);
 	if (!d)
@@ -635,7 +636,8 @@ static int sweep_base(const char *base, const char *keep)
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (de->d_type != DT_DIR || de->d_name[0] == '.' ||
-		    (keep && strcmp(de->d_name, keep) == 0))
+		    (keep && strcmp(de->d_name, keep) == 0) ||
+		    (runs_only && strncmp(de->d_name, "run-", 4) != 0))
 			continue;
 		char leaf[PATH_MAX];
 		if (snprintf(leaf, sizeof(leaf), "%s/%s", base, de->d_name) >= (int)sizeof(leaf))
@@ -647,8 +649,23 @@ static int sweep_base(const char *base, const char *keep)
 	return removed;
 }
 
-int jail_cgroup_sweep_siblings(const struct jail_cgroup *cg)
+/* Checking a leaf that is not a dead one-shot's costs a stat and a read
+ * of its cgroup.procs; next to a thousand live sandboxes, doing that for
+ * every one at every create made creating N sandboxes O(N^2) (about
+ * 16,000 syscalls per create at N = 1000).  So the full sweep runs at
+ * most every FULL_SWEEP_S per process; in between, and always for
+ * one-shot jails (a process each, short-lived), only dead one-shots'
+ * leaves are looked at, by name and pid.  Servers also sweep everything
+ * when they start (jail_sweep_stale). */
+#define FULL_SWEEP_S 30
+
+int jail_cgroup_sweep_siblings(const struct jail_cgroup *cg, bool one_shot)
 {
+	static time_t last_full; /* callers are single-threaded */
+	time_t now = time(NULL);
+	bool runs_only = one_shot || (last_full && now - last_full < FULL_SWEEP_S);
+	if (!runs_only)
+		last_full = now;
 	int removed = 0;
 	for (int i = 0; cg && i < cg->n; i++) {
 		char base[PATH_MAX];
@@ -657,7 +674,7 @@ int jail_cgroup_sweep_siblings(const struct jail_cgroup *cg)
 		if (!slash)
 			continue;
 		*slash = '\0';
-		int here = sweep_base(base, slash + 1);
+		int here = sweep_base(base, slash + 1, runs_only);
 		if (here > removed)
 			removed = here;
 	}
@@ -678,7 +695,7 @@ int jail_sweep_stale(struct aj_err *e)
 		char base[PATH_MAX];
 		if (snprintf(base, sizeof(base), "%s/" PARENT_DIR, lay->h[i].dir) >= (int)sizeof(base))
 			continue;
-		int here = sweep_base(base, NULL);
+		int here = sweep_base(base, NULL, false);
 		if (here > removed)
 			removed = here;
 	}

@@ -101,8 +101,10 @@ int jail_cgroup_enter(const int *fds, int n, struct aj_err *e);
 /* parent: close the descriptors once the child has them. */
 void jail_cgroup_close_fds(struct jail_cgroup *cg);
 
-/* Remove stale leaves next to cg's (crash leftovers); returns how many. */
-int jail_cgroup_sweep_siblings(const struct jail_cgroup *cg);
+/* Remove stale leaves next to cg's (crash leftovers); returns how many.
+ * one_shot: the caller is a one-shot run (see cgroup.c for what that
+ * changes). */
+int jail_cgroup_sweep_siblings(const struct jail_cgroup *cg, bool one_shot);
 
 /* Kill everything still in the cgroups, remove them, free cg. */
 void jail_cgroup_destroy(struct jail_cgroup *cg);

@@ -504,7 +504,7 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 		int send_err = aj_send_msg(sv[0], &step, 1, fds, n) < 0 ? errno : 0;
 		jail_cgroup_close_fds(out->cg);
 		/* Leftovers of jails whose creator was killed outright. */
-		jail_cgroup_sweep_siblings(out->cg);
+		jail_cgroup_sweep_siblings(out->cg, spec->name == NULL);
 		if (send_err) {
 			/* Most likely the child failed while building its
 			 * filesystem and its report is waiting for us; make

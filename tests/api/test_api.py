@@ -1084,6 +1084,7 @@ def metrics_prometheus_text(ctx):
     check(vals['agentjail_execs_total{outcome="error"}'] >= 1, "start failures")
     for o in ("oom",):
         check(f'agentjail_execs_total{{outcome="{o}"}}' in vals, o)
+    check(vals["agentjail_pool_ready"] >= 0, "pool gauge")
     for h in ("agentjail_create_seconds", "agentjail_exec_seconds"):
         n = vals[h + "_count"]
         check(n >= 1, f"{h} count")

@@ -116,12 +116,38 @@ static void other_shape_misses(void **state)
 	box_info_free(&a);
 }
 
+/* A burst takes the whole pool and then misses; afterwards the pool
+ * fills up again by itself (the quiet-time rule only delays refills). */
+static void burst_drains_then_refills(void **state)
+{
+	struct fixture *f = *state;
+	struct box_info a[3];
+	struct box_metrics before, after;
+	struct aj_err e;
+	struct box_create req = { 0 };
+	wait_full(f->m, 2);
+	box_metrics_get(f->m, &before);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(box_create(f->m, &f->me, &req, &a[i], &e), 0);
+	box_metrics_get(f->m, &after);
+	assert_true(after.pool_hits >= before.pool_hits + 2);
+	assert_int_equal(after.pool_hits + after.pool_misses,
+			 before.pool_hits + before.pool_misses + 3);
+	wait_full(f->m, 2);
+	for (int i = 0; i < 3; i++) {
+		sh(f, a[i].id, "echo ok", "ok\n");
+		assert_int_equal(box_destroy(f->m, &f->me, a[i].id, &e), 0);
+		box_info_free(&a[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(handover_is_fresh),
 		cmocka_unit_test(custom_env_reaches_python),
 		cmocka_unit_test(other_shape_misses),
+		cmocka_unit_test(burst_drains_then_refills),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

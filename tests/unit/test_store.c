@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "box/store.h"
+#include "box/store_int.h"
 #include "util/crypto.h"
 
 struct fx {
@@ -888,6 +889,40 @@ static void idempotency_expiry(void **state)
 	free(body);
 }
 
+/* PRAGMA synchronous of the store's own connection. */
+static int synchronous(struct store *st)
+{
+	sqlite3_stmt *s;
+	assert_int_equal(sqlite3_prepare_v2(st->db, "PRAGMA synchronous", -1, &s, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	int v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Power durability syncs every commit (FULL = 2); process durability
+ * commits into the WAL without a sync (NORMAL = 1).  A fresh store starts
+ * at power. */
+static void durability_levels(void **state)
+{
+	struct fx *f = *state;
+	struct aj_err e;
+	enum store_durability d;
+	assert_int_equal(synchronous(f->st), 2);
+	assert_int_equal(store_set_durability(f->st, STORE_DURABLE_PROCESS, &e), 0);
+	assert_int_equal(synchronous(f->st), 1);
+	assert_int_equal(store_set_durability(f->st, STORE_DURABLE_POWER, &e), 0);
+	assert_int_equal(synchronous(f->st), 2);
+	assert_int_equal(store_durability_parse("process", &d), 0);
+	assert_int_equal(d, STORE_DURABLE_PROCESS);
+	assert_string_equal(store_durability_name(d), "process");
+	assert_int_equal(store_durability_parse("power", &d), 0);
+	assert_int_equal(d, STORE_DURABLE_POWER);
+	assert_string_equal(store_durability_name(d), "power");
+	assert_int_equal(store_durability_parse("never", &d), -1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -921,6 +956,7 @@ int main(void)
 		T(exec_trace_delete),
 		T(idempotency),
 		T(idempotency_expiry),
+		T(durability_levels),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -54,14 +54,21 @@ signal.signal(signal.SIGINT, _on_sigint)
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _lock = allocate_lock()  # a cell's threads may display() too: whole lines
+_held = b""  # events kept to go out with the next one
 
 
-def _emit(event):
-    """Write one event as one JSON line on the event channel."""
-    global _emitting, _pending
+def _emit(event, hold=False):
+    """Write one event as one JSON line on the event channel.  hold keeps it
+    to be written together with the next event: for the last events of a
+    cell (main result or error, then end), so the reader wakes once."""
+    global _emitting, _pending, _held
     data = (_json(event) + "\n").encode("utf-8", "replace")  # lone surrogates: ?
-    view = memoryview(data)
     with _lock:
+        data, _held = _held + data, b""
+        if hold:
+            _held = data
+            return
+        view = memoryview(data)
         _emitting = True
         try:
             while view:
@@ -152,13 +159,21 @@ def _add_figure_png(out, fig):
     out["png"] = binascii.b2a_base64(buf.getvalue(), newline=False).decode()
 
 
+def _figures_open():
+    plt = sys.modules.get("matplotlib.pyplot")
+    return plt is not None and bool(plt.get_fignums())
+
+
 def _result(obj, main):
     if _id is None:
         return  # display() from a thread between cells: no cell to give it to
     event = {"id": _id, "type": "result"}
     event.update(_formats(obj))
     event["is_main_result"] = main
-    _emit(event)
+    # The main result is the cell's last act: unless figures remain to be
+    # drawn (slow, and the result should not wait for them), it goes out
+    # with the end event.
+    _emit(event, hold=main and not _figures_open())
 
 
 def display(*objs):
@@ -344,7 +359,7 @@ def _run_cell(rid, src, env):
     _flush_std()
     _id = None  # from here on, a display() from some thread is dropped
     if error is not None:
-        _emit(error)
+        _emit(error, hold=True)
     _emit({"id": rid, "type": "end", "execution_count": _count, "status": status})
 
 
