@@ -188,6 +188,23 @@ struct list_query {
 	char tok_id[40];
 };
 
+/* nextToken is "<created ms>_<sandbox id>" (what we hand out). */
+static int parse_token(const char *tok, struct list_query *q)
+{
+	char *end;
+	errno = 0;
+	long long ms = strtoll(tok, &end, 10);
+	if (errno || end == tok || *end != '_' || ms < 0)
+		return -1;
+	const char *id = end + 1;
+	size_t n = strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+	if (n == 0 || id[n] || n >= sizeof(q->tok_id))
+		return -1;
+	q->tok_ms = ms;
+	memcpy(q->tok_id, id, n + 1);
+	return 0;
+}
+
 static bool has_state(const char *list, const char *want)
 {
 	size_t n = strlen(want);
@@ -219,7 +236,7 @@ static int parse_list(struct api_req *r, struct list_query *q, struct aj_err *e)
 	}
 	if (after && api_parse_time(after, &q->after_ms) < 0)
 		return aj_err_set(e, AJ_EINVAL, 0, "startedAfter must be an RFC 3339 time");
-	if (tok && (sscanf(tok, "%ld_%39[A-Za-z0-9]", &q->tok_ms, q->tok_id) != 2))
+	if (tok && parse_token(tok, q) < 0)
 		return aj_err_set(e, AJ_EINVAL, 0, "malformed nextToken");
 	if (meta && e2b_metadata_query(meta, &q->meta, &q->nmeta, e) < 0)
 		return -1;

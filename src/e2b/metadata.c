@@ -26,7 +26,7 @@ static int hexval(char c)
  * it would contain a NUL. */
 static char *unescape(const char *s, size_t n, bool plus)
 {
-	char *out = malloc(n + 1);
+	char *out = calloc(n + 1, 1);
 	size_t k = 0;
 	if (!out)
 		return NULL;

@@ -86,6 +86,7 @@ struct hstream {
 	char *final;            /* the response, for a JSON answer */
 	size_t final_off;       /* how much of it was read */
 	bool done;              /* the core sent its final message */
+	int nsent;              /* messages the core sent, final included */
 	bool sse;
 	int refs;
 	int sockfd;             /* the client's, to notice it leaving */
@@ -131,8 +132,10 @@ static void stream_send(void *ctx, const char *json, bool final)
 {
 	struct hstream *st = ctx;
 	pthread_mutex_lock(&st->lock);
-	if (json)
+	if (json) {
 		aj_buf_appendf(&st->q, "event: message\ndata: %s\n\n", json);
+		st->nsent++;
+	}
 	if (final) {
 		st->final = json ? strdup(json) : NULL;
 		st->done = true;
@@ -246,11 +249,15 @@ static enum MHD_Result reply_rpc_error(struct api_req *r, unsigned status,
 static enum MHD_Result reply_stream(struct api_req *r, struct hstream *st,
 				    bool sse)
 {
+	/* A call that is over already is answered with plain JSON, unless
+	 * it also sent notifications (logs, progress): a client that takes
+	 * SSE then gets them before the answer. */
 	pthread_mutex_lock(&st->lock);
 	bool done = st->done;
-	st->sse = sse && !done;
+	bool json_only = done && (!sse || st->nsent <= 1);
+	st->sse = sse && !json_only;
 	pthread_mutex_unlock(&st->lock);
-	if (done) { /* answered already: a plain JSON body */
+	if (json_only) { /* answered already: a plain JSON body */
 		enum MHD_Result rc = reply_body(r, MHD_HTTP_OK, st->final, NULL);
 		stream_unref(st);
 		return rc;
