@@ -876,15 +876,14 @@ int box_exec(struct box_mgr *m, const struct box_caller *c, const char *id,
 	 * (destroyed, expired, or the server restarted): look the key up
 	 * before the sandbox.  Keys are per tenant, so this reveals nothing
 	 * of another tenant's sandboxes. */
-	const char *key = req->idempotency_key;
+	const char *key = req->idempotency_key && *req->idempotency_key
+				  ? req->idempotency_key : NULL;
 	char scope[64];
-	snprintf(scope, sizeof(scope), "exec:%s", id);
-	if (key && *key && strlen(id) < sizeof(sb->id)) {
-		int status;
-		char *body = NULL;
-		bool found = false;
-		int rc = store_idem_get(m->store, c->tenant, key, scope, &status,
-					&body, &found, e);
+	snprintf(scope, sizeof(scope), "exec:%.50s", id);
+	if (key) {
+		char *body;
+		bool found;
+		int rc = idem_begin(m, c->tenant, key, scope, &body, &found, e);
 		if (rc == 0 && found)
 			rc = result_from_json(body, res) < 0
 				     ? aj_err_set(e, AJ_EINTERNAL, 0, "stored result unreadable")
@@ -893,17 +892,16 @@ int box_exec(struct box_mgr *m, const struct box_caller *c, const char *id,
 		if (rc < 0 || found)
 			return rc;
 	}
-	if (sb_lookup(m, c, id, &sb, e) < 0)
-		return -1;
-	int rc = exec_run(m, c, sb, req, sink, res, e);
-	if (rc == 0 && key && *key) {
-		char *body = result_json(res);
-		struct aj_err ie;
-		if (body)
-			store_idem_put(m->store, c->tenant, key, scope, 200, body, &ie);
+	int rc = sb_lookup(m, c, id, &sb, e);
+	if (rc == 0) {
+		rc = exec_run(m, c, sb, req, sink, res, e);
+		sb_unref(sb);
+	}
+	if (key) {
+		char *body = rc == 0 ? result_json(res) : NULL;
+		idem_end(m, c->tenant, key, scope, 200, body);
 		free(body);
 	}
-	sb_unref(sb);
 	return rc;
 }
 

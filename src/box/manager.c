@@ -658,13 +658,12 @@ int box_create(struct box_mgr *m, const struct box_caller *c,
 {
 	if (box_require(c, ROLE_USER, e) < 0)
 		return -1;
-	const char *key = req->idempotency_key;
-	if (key && *key) {
-		int status;
-		char *body = NULL;
-		bool found = false;
-		if (store_idem_get(m->store, c->tenant, key, "create", &status,
-				   &body, &found, e) < 0)
+	const char *key = req->idempotency_key && *req->idempotency_key
+				  ? req->idempotency_key : NULL;
+	if (key) {
+		char *body;
+		bool found;
+		if (idem_begin(m, c->tenant, key, "create", &body, &found, e) < 0)
 			return -1;
 		if (found) {
 			int rc = box_get(m, c, body, out, e);
@@ -683,10 +682,8 @@ int box_create(struct box_mgr *m, const struct box_caller *c,
 	box_audit(m, c, "sandbox.create", rc == 0 ? out->id : NULL,
 		  rc == 0 ? NULL : e, detail);
 	free(detail);
-	if (rc == 0 && key && *key) {
-		struct aj_err ie;
-		store_idem_put(m->store, c->tenant, key, "create", 201, out->id, &ie);
-	}
+	if (key)
+		idem_end(m, c->tenant, key, "create", 201, rc == 0 ? out->id : NULL);
 	return rc;
 }
 
@@ -967,6 +964,7 @@ int box_mgr_open(const struct box_config *cfg, struct box_mgr **out,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&m->idem_cond, NULL);
 	m->lock_fd = -1;
 	m->slots = calloc(MAX_SLOTS, 1);
 	m->state_dir = strdup(cfg->state_dir);
@@ -1039,6 +1037,7 @@ void box_mgr_close(struct box_mgr *m)
 	free(m->slots);
 	free(m->state_dir);
 	pthread_cond_destroy(&m->cond);
+	pthread_cond_destroy(&m->idem_cond);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

@@ -119,6 +119,8 @@ struct box_mgr {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;   /* wakes the reaper */
+	struct idem_flight *flights; /* idempotent requests in flight */
+	pthread_cond_t idem_cond;    /* one of them ended */
 	struct sandbox **boxes;
 	size_t nboxes, capboxes;
 	unsigned char *slots;  /* host id slots in use */
@@ -217,6 +219,15 @@ void sb_free_contexts(struct sandbox *sb);
 void sb_drop_contexts(struct sandbox *sb);
 /* Start the default python context ahead of the first cell (pool). */
 int sb_warm_python(struct sandbox *sb, struct aj_err *e);
+
+/* Idempotency keys (idem.c).  idem_begin: *found with the stored answer
+ * in *body (caller frees), or the key is now ours until idem_end, which
+ * stores body (if not NULL: NULL means the request failed and a retry may
+ * run) and lets waiting retries go. */
+int idem_begin(struct box_mgr *m, const char *tenant, const char *key,
+	       const char *scope, char **body, bool *found, struct aj_err *e);
+void idem_end(struct box_mgr *m, const char *tenant, const char *key,
+	      const char *scope, int status, const char *body);
 
 /* Destroy a sandbox: kill its jail, end its row, audit it (manager.c). */
 void sb_destroy(struct box_mgr *m, struct sandbox *sb, const char *reason);

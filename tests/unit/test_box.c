@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,6 +375,47 @@ static void retained_output_is_bounded(void **state)
 	box_exec_result_free(&r);
 }
 
+struct retry {
+	struct fixture *f;
+	struct box_exec_result r;
+	int rc;
+};
+
+static void *send_exec(void *arg)
+{
+	struct retry *t = arg;
+	struct box_exec req = { .command = "echo x >> /workspace/runs; sleep 0.5; echo done",
+				.idempotency_key = "same-key" };
+	struct aj_err e;
+	t->rc = box_exec(t->f->m, &t->f->me, t->f->id, &req, NULL, &t->r, &e);
+	return NULL;
+}
+
+/* A retry that arrives while the first request still runs waits for it
+ * and gets its answer: the command runs once. */
+static void idempotent_retry_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	struct retry t[3] = { { .f = f }, { .f = f }, { .f = f } };
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pthread_create(&th[i], NULL, send_exec, &t[i]), 0);
+		usleep(50000);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(t[i].rc, 0);
+		assert_string_equal(t[i].r.out[0], "done\n");
+		assert_string_equal(t[i].r.exec_id, t[0].r.exec_id);
+		box_exec_result_free(&t[i].r);
+	}
+	struct box_exec_result r;
+	run_sh(f, "wc -l < /workspace/runs", &r);
+	assert_string_equal(r.out[0], "1\n");
+	box_exec_result_free(&r);
+}
+
 static void state_dir_has_one_owner(void **state)
 {
 	struct fixture *f = *state;
@@ -424,6 +466,7 @@ int main(void)
 		cmocka_unit_test(files_stay_inside),
 		cmocka_unit_test(disk_quota),
 		cmocka_unit_test(retained_output_is_bounded),
+		cmocka_unit_test(idempotent_retry_in_flight),
 		cmocka_unit_test(state_dir_has_one_owner),
 		cmocka_unit_test(destroy_cleans_up),
 	};
