@@ -17,7 +17,10 @@ struct api_stream {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;  /* anything changed */
 	struct aj_buf q;      /* bytes not yet sent */
-	bool begun, failed, done, cancelled, cancel_called;
+	bool begun, failed, done, cancel_called;
+	atomic_bool cancelled;
+	bool written;         /* bytes were queued: keepalives may follow */
+	struct timespec last; /* bytes last handed to the client */
 	struct aj_err err;
 	int sockfd;           /* the client's, to notice it leaving */
 	struct api_stream_spec spec;
@@ -38,7 +41,7 @@ static void stream_free(struct api_stream *s)
  * run (once). */
 static bool cancel_locked(struct api_stream *s)
 {
-	s->cancelled = true;
+	atomic_store(&s->cancelled, true);
 	pthread_cond_broadcast(&s->cond);
 	if (s->cancel_called || s->done)
 		return false;
@@ -49,17 +52,19 @@ static bool cancel_locked(struct api_stream *s)
 void api_stream_cancel(struct api_stream *s)
 {
 	pthread_mutex_lock(&s->lock);
-	s->cancelled = true;
+	atomic_store(&s->cancelled, true);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 }
 
 bool api_stream_cancelled(struct api_stream *s)
 {
-	pthread_mutex_lock(&s->lock);
-	bool c = s->cancelled;
-	pthread_mutex_unlock(&s->lock);
-	return c;
+	return atomic_load(&s->cancelled);
+}
+
+const atomic_bool *api_stream_cancel_flag(struct api_stream *s)
+{
+	return &s->cancelled;
 }
 
 void api_stream_begin(struct api_stream *s)
@@ -86,13 +91,22 @@ int api_stream_write(struct api_stream *s, const void *data, size_t len)
 {
 	pthread_mutex_lock(&s->lock);
 	s->begun = !s->failed;
-	while (!s->cancelled && s->q.len >= QUEUE_MAX)
+	while (!atomic_load(&s->cancelled) && s->q.len >= QUEUE_MAX)
 		pthread_cond_wait(&s->cond, &s->lock);
-	int rc = s->cancelled || s->failed ? -1 : 0;
+	int rc = atomic_load(&s->cancelled) || s->failed ? -1 : 0;
 	if (rc == 0 && len && aj_buf_append(&s->q, data, len) < 0)
 		rc = -1;
+	if (rc == 0 && len)
+		s->written = true;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int api_stream_write_buf(struct api_stream *s, struct aj_buf *b)
+{
+	int rc = api_stream_write(s, b->data, b->len);
+	aj_buf_consume(b, b->len);
 	return rc;
 }
 
@@ -130,6 +144,22 @@ static void wait_a_little(struct api_stream *s)
 	pthread_cond_timedwait(&s->cond, &s->lock, &ts);
 }
 
+static int64_t ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t->tv_sec) * 1000 +
+	       (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* Idle long enough after the first bytes: queue a keepalive (lock held). */
+static void maybe_keepalive(struct api_stream *s)
+{
+	if (s->spec.keepalive_ms > 0 && s->written &&
+	    ms_since(&s->last) >= s->spec.keepalive_ms)
+		aj_buf_append(&s->q, s->spec.keepalive, s->spec.keepalive_len);
+}
+
 static ssize_t puller(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct api_stream *s = cls;
@@ -144,11 +174,14 @@ static ssize_t puller(void *cls, uint64_t pos, char *buf, size_t max)
 				s->spec.on_cancel(s->spec.arg);
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
+		if (s->q.len == 0)
+			maybe_keepalive(s);
 	}
 	size_t n = s->q.len < max ? s->q.len : max;
 	if (n) {
 		memcpy(buf, s->q.data, n);
 		aj_buf_consume(&s->q, n);
+		clock_gettime(CLOCK_MONOTONIC, &s->last);
 		pthread_cond_broadcast(&s->cond);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -184,6 +217,9 @@ enum MHD_Result api_stream_run(struct api_req *r, const struct api_stream_spec *
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	s->spec = *spec;
+	atomic_init(&s->cancelled, false);
+	s->begun = spec->begin_now;
+	clock_gettime(CLOCK_MONOTONIC, &s->last);
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(api_conn(r), MHD_CONNECTION_INFO_CONNECTION_FD);
 	s->sockfd = ci ? ci->connect_fd : -1;

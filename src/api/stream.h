@@ -17,10 +17,13 @@
 #ifndef AJ_API_STREAM_H
 #define AJ_API_STREAM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api/http.h"
+#include "util/buf.h"
 
 struct api_stream;
 
@@ -36,6 +39,13 @@ struct api_stream_spec {
 	unsigned status; /* of the stream response; 0 = 200 */
 	/* extra response headers, NULL-terminated name/value pairs */
 	const char *const *headers;
+	/* Answer 200 at once instead of waiting for api_stream_begin (the
+	 * producer can then never fail with a plain status). */
+	bool begin_now;
+	/* Idle this long after the first bytes: queue these (0 ms: never). */
+	int64_t keepalive_ms;
+	const char *keepalive;
+	size_t keepalive_len;
 };
 
 /* Starts the worker and waits until it begins or fails.  Takes over
@@ -48,7 +58,11 @@ void api_stream_begin(struct api_stream *s);
 void api_stream_fail(struct api_stream *s, const struct aj_err *e);
 /* Queue bytes (implicitly begins).  0, or -1 once cancelled. */
 int api_stream_write(struct api_stream *s, const void *data, size_t len);
+/* The same for a buffer, which is emptied. */
+int api_stream_write_buf(struct api_stream *s, struct aj_buf *b);
 bool api_stream_cancelled(struct api_stream *s);
+/* The flag itself, for the manager calls that poll one (box_proc_follow). */
+const atomic_bool *api_stream_cancel_flag(struct api_stream *s);
 /* Cancel from the producer's side (it decided to stop). */
 void api_stream_cancel(struct api_stream *s);
 

@@ -34,7 +34,7 @@ struct proc_job {
 	char **argv;
 	struct box_kv *env;
 	pid_t pid;               /* Connect: the process to follow */
-	struct e2b_stream *st;
+	struct api_stream *st;
 	struct aj_buf out;       /* frames being built */
 };
 
@@ -54,7 +54,7 @@ static int send_event(struct proc_job *j, json_t *event)
 {
 	if (cn_frame(&j->out, json_pack("{s:o}", "event", event)) < 0)
 		return -1;
-	return e2b_stream_write_buf(j->st, &j->out);
+	return api_stream_write_buf(j->st, &j->out);
 }
 
 static int send_start(struct proc_job *j, pid_t pid)
@@ -97,7 +97,7 @@ static int send_end(struct proc_job *j, const struct box_exec_result *res)
 static void send_end_stream(struct proc_job *j, const char *code, const char *msg)
 {
 	if (cn_end_frame(&j->out, code, msg) == 0)
-		e2b_stream_write_buf(j->st, &j->out);
+		api_stream_write_buf(j->st, &j->out);
 }
 
 /* ---- following -------------------------------------------------------------------- */
@@ -115,12 +115,12 @@ static void follow(struct proc_job *j, pid_t pid, bool from_start)
 	struct box_exec_result res;
 	struct aj_err e;
 	if (box_proc_follow(j->m, &j->who.caller, j->who.id, pid, from_start, &sink,
-			    e2b_stream_cancel(j->st), &res, &e) < 0) {
+			    api_stream_cancel_flag(j->st), &res, &e) < 0) {
 		send_end_stream(j, cn_code(e.code), e.msg);
 		return;
 	}
 	bool ended = res.exit_code != -1 || res.signal != 0;
-	if (ended && !atomic_load(e2b_stream_cancel(j->st)) && send_end(j, &res) == 0)
+	if (ended && !atomic_load(api_stream_cancel_flag(j->st)) && send_end(j, &res) == 0)
 		send_end_stream(j, NULL, NULL);
 	box_exec_result_free(&res);
 }
@@ -148,7 +148,7 @@ static bool running(const struct box_exec_result *res)
 	return !res->out[0] && !res->out[1] && !res->error;
 }
 
-static void start_work(struct e2b_stream *st, void *arg)
+static void start_work(struct api_stream *st, void *arg)
 {
 	struct proc_job *j = arg;
 	struct box_exec_result res;
@@ -217,15 +217,19 @@ static struct proc_job *job_new(struct api_req *r, const struct e2b_who *w, json
 	return j;
 }
 
-static enum MHD_Result stream(struct api_req *r, e2b_work_fn fn, struct proc_job *j)
+static enum MHD_Result stream(struct api_req *r, void (*fn)(struct api_stream *, void *), struct proc_job *j)
 {
-	struct e2b_stream_cfg cfg = {
+	struct api_stream_spec spec = {
 		.content_type = "application/connect+json",
+		.produce = fn,
+		.free_arg = job_free,
+		.arg = j,
+		.begin_now = true,
 		.keepalive_ms = cn_keepalive_ms(r),
 		.keepalive = keepalive_frame,
 		.keepalive_len = sizeof(keepalive_frame) - 1,
 	};
-	return e2b_stream_start(r, &cfg, fn, j, job_free);
+	return api_stream_run(r, &spec);
 }
 
 enum MHD_Result eh_proc_start(struct api_req *r)
@@ -248,7 +252,7 @@ enum MHD_Result eh_proc_start(struct api_req *r)
 
 /* ---- Connect ------------------------------------------------------------------------ */
 
-static void connect_work(struct e2b_stream *st, void *arg)
+static void connect_work(struct api_stream *st, void *arg)
 {
 	struct proc_job *j = arg;
 	j->st = st;

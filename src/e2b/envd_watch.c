@@ -25,7 +25,7 @@ struct watch {
 	char *dir;             /* absolute, as the manager resolved it */
 	int depth;
 	int64_t deadline_ms;   /* monotonic; 0 = none */
-	struct e2b_stream *st;
+	struct api_stream *st;
 	struct aj_buf out;
 	struct box_entry *snap;
 	size_t nsnap;
@@ -67,7 +67,7 @@ static int send_msg(struct watch *w, json_t *msg)
 {
 	if (cn_frame(&w->out, msg) < 0)
 		return -1;
-	return e2b_stream_write_buf(w->st, &w->out);
+	return api_stream_write_buf(w->st, &w->out);
 }
 
 /* One event; its name is the path below the watched directory. */
@@ -121,17 +121,17 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static void watch_work(struct e2b_stream *st, void *arg)
+static void watch_work(struct api_stream *st, void *arg)
 {
 	struct watch *w = arg;
 	struct aj_err e;
 	w->st = st;
 	if (send_msg(w, json_pack("{s:{}}", "start")) != 0)
 		return;
-	while (!atomic_load(e2b_stream_cancel(st))) {
+	while (!atomic_load(api_stream_cancel_flag(st))) {
 		if (w->deadline_ms && mono_ms() >= w->deadline_ms) {
 			if (cn_end_frame(&w->out, "deadline_exceeded", "the watch reached its timeout") == 0)
-				e2b_stream_write_buf(st, &w->out);
+				api_stream_write_buf(st, &w->out);
 			return;
 		}
 		sleep_ms(POLL_MS);
@@ -140,7 +140,7 @@ static void watch_work(struct e2b_stream *st, void *arg)
 		if (list(w, &cur, &nc, &e) < 0) {
 			/* the directory (or the sandbox) is gone */
 			if (cn_end_frame(&w->out, cn_code(e.code), e.msg) == 0)
-				e2b_stream_write_buf(st, &w->out);
+				api_stream_write_buf(st, &w->out);
 			return;
 		}
 		int rc = diff(w, w->snap, w->nsnap, cur, nc);
@@ -196,11 +196,15 @@ enum MHD_Result eh_fs_watch(struct api_req *r)
 		watch_free(w);
 		return cn_reply_stream_error(r, cn_code(e.code), e.msg);
 	}
-	struct e2b_stream_cfg cfg = {
+	struct api_stream_spec spec = {
 		.content_type = "application/connect+json",
+		.produce = watch_work,
+		.free_arg = watch_free,
+		.arg = w,
+		.begin_now = true,
 		.keepalive_ms = cn_keepalive_ms(r),
 		.keepalive = keepalive_frame,
 		.keepalive_len = sizeof(keepalive_frame) - 1,
 	};
-	return e2b_stream_start(r, &cfg, watch_work, w, watch_free);
+	return api_stream_run(r, &spec);
 }

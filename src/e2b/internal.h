@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "api/http.h"
+#include "api/stream.h"
 #include "e2b/e2b.h"
 #include "util/buf.h"
 
@@ -85,30 +86,6 @@ int64_t cn_keepalive_ms(struct api_req *r);
 int cn_selector_pid(struct api_req *r, const struct e2b_who *w, json_t *msg,
 		    pid_t *pid, struct aj_err *e);
 enum MHD_Result eh_cn_unimplemented(struct api_req *r);
-
-/* ---- stream.c: a response written by a worker thread ------------------------ */
-
-struct e2b_stream;
-typedef void (*e2b_work_fn)(struct e2b_stream *st, void *arg);
-struct e2b_stream_cfg {
-	const char *content_type;
-	int64_t keepalive_ms;   /* idle this long after the first write: */
-	const char *keepalive;  /* send these bytes (0 ms: never) */
-	size_t keepalive_len;
-};
-/* Answer r with a 200 stream whose body fn(st, arg) writes from its own
- * thread; arg_free(arg) runs when the stream is over.  Takes over arg
- * whatever happens. */
-enum MHD_Result e2b_stream_start(struct api_req *r,
-				 const struct e2b_stream_cfg *cfg,
-				 e2b_work_fn fn, void *arg,
-				 void (*arg_free)(void *));
-/* Queue bytes (waits while the client is behind).  Non-zero once the
- * client is gone: the worker should wrap up. */
-int e2b_stream_write(struct e2b_stream *st, const void *p, size_t n);
-int e2b_stream_write_buf(struct e2b_stream *st, struct aj_buf *b); /* and empty b */
-/* Becomes true when the client is gone or the server stops. */
-const atomic_bool *e2b_stream_cancel(struct e2b_stream *st);
 
 /* ---- metadata.c ------------------------------------------------------------- */
 

@@ -80,7 +80,7 @@ struct cell_job {
 	json_t *body;        /* owns the strings req points to */
 	struct box_code req;
 	struct box_kv *env;
-	struct e2b_stream *st;
+	struct api_stream *st;
 	struct tail tails[2];
 };
 
@@ -101,7 +101,7 @@ static int emit(struct cell_job *j, json_t *ev)
 		return 0;
 	size_t n = strlen(s);
 	s[n] = '\n'; /* the NUL becomes the line's end */
-	int rc = e2b_stream_write(j->st, s, n + 1);
+	int rc = api_stream_write(j->st, s, n + 1);
 	free(s);
 	return rc;
 }
@@ -153,10 +153,10 @@ static int on_error(void *ctx, const struct box_cell_error *err)
 static int is_cancelled(void *ctx)
 {
 	struct cell_job *j = ctx;
-	return atomic_load(e2b_stream_cancel(j->st));
+	return atomic_load(api_stream_cancel_flag(j->st));
 }
 
-static void cell_work(struct e2b_stream *st, void *arg)
+static void cell_work(struct api_stream *st, void *arg)
 {
 	struct cell_job *j = arg;
 	struct box_code_sink sink = { .on_output = on_output, .on_result = on_result,
@@ -226,8 +226,14 @@ enum MHD_Result eh_execute(struct api_req *r)
 		cell_free(j);
 		return fail(r, &e);
 	}
-	struct e2b_stream_cfg cfg = { .content_type = "application/x-ndjson" };
-	return e2b_stream_start(r, &cfg, cell_work, j, cell_free);
+	struct api_stream_spec spec = {
+		.content_type = "application/x-ndjson",
+		.produce = cell_work,
+		.free_arg = cell_free,
+		.arg = j,
+		.begin_now = true,
+	};
+	return api_stream_run(r, &spec);
 }
 
 /* ---- /contexts ------------------------------------------------------------------------ */
