@@ -108,6 +108,7 @@ enum MHD_Result h_sandbox_delete(struct api_req *r);
 enum MHD_Result h_sandbox_timeout(struct api_req *r);
 enum MHD_Result h_exec(struct api_req *r);
 enum MHD_Result h_proc_list(struct api_req *r);
+enum MHD_Result h_proc_kill_all(struct api_req *r);
 enum MHD_Result h_proc_get(struct api_req *r);
 enum MHD_Result h_proc_signal(struct api_req *r);
 enum MHD_Result h_proc_stdin(struct api_req *r);

@@ -157,3 +157,12 @@ enum MHD_Result h_proc_stdin(struct api_req *r)
 		return api_reply_err(r, &e);
 	return api_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
+
+/* DELETE /v1/sandboxes/{id}/processes: kill every process of the sandbox. */
+enum MHD_Result h_proc_kill_all(struct api_req *r)
+{
+	struct aj_err e;
+	if (box_proc_kill_all(api_mgr(r), api_caller(r), api_param(r, "id"), &e) < 0)
+		return api_reply_err(r, &e);
+	return api_reply_empty(r, MHD_HTTP_NO_CONTENT);
+}

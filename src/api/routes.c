@@ -15,6 +15,7 @@ const struct api_route api_native_routes[] = {
 
 	{ "POST", SB "/exec", h_exec, 0, NULL, NULL },
 	{ "GET", SB "/processes", h_proc_list, 0, NULL, NULL },
+	{ "DELETE", SB "/processes", h_proc_kill_all, 0, NULL, NULL },
 	{ "GET", SB "/processes/{pid}", h_proc_get, 0, NULL, NULL },
 	{ "POST", SB "/processes/{pid}/signal", h_proc_signal, 0, NULL, NULL },
 	{ "POST", SB "/processes/{pid}/stdin", h_proc_stdin, 0, NULL, NULL },

@@ -228,6 +228,12 @@ int box_proc_get(struct box_mgr *m, const struct box_caller *c,
 /* sig: a signal number; the whole process group gets it. */
 int box_proc_signal(struct box_mgr *m, const struct box_caller *c,
 		    const char *id, pid_t pid, int sig, struct aj_err *e);
+/* SIGKILL every process of the sandbox except its supervisor: background
+ * processes, daemons, code-context interpreters (their next cell starts a
+ * fresh one).  The way out of a fork bomb's leftovers holding the pids
+ * limit. */
+int box_proc_kill_all(struct box_mgr *m, const struct box_caller *c,
+		      const char *id, struct aj_err *e);
 int box_proc_write_stdin(struct box_mgr *m, const struct box_caller *c,
 			 const char *id, pid_t pid, const void *data,
 			 size_t len, struct aj_err *e);

@@ -484,6 +484,9 @@ static void start_error(const struct proc *p, struct box_exec_result *res)
 	else if (stage == SUP_STAGE_EXEC)
 		snprintf(buf, sizeof(buf), "cannot run '%s': %s", p->argv[0],
 			 strerror(err));
+	else if (err == EAGAIN)
+		snprintf(buf, sizeof(buf), "cannot start the command: the sandbox is at "
+			 "its process limit; end some of its processes, or kill them all");
 	else
 		snprintf(buf, sizeof(buf), "cannot start the command: %s",
 			 strerror(err));
@@ -1048,6 +1051,20 @@ int box_proc_signal(struct box_mgr *m, const struct box_caller *c,
 	snprintf(detail, sizeof(detail), "{\"pid\":%d,\"signal\":%d}", (int)pid, sig);
 	box_audit(m, c, "process.signal", id, rc ? e : NULL, detail);
 	proc_unref(p);
+	sb_unref(sb);
+	return rc;
+}
+
+int box_proc_kill_all(struct box_mgr *m, const struct box_caller *c,
+		      const char *id, struct aj_err *e)
+{
+	struct sandbox *sb;
+	if (box_require(c, ROLE_USER, e) < 0 || sb_lookup(m, c, id, &sb, e) < 0)
+		return -1;
+	struct sup_signal msg = { .h = { SUP_SIGNAL, sizeof(msg), 0 },
+				  .pid = 0, .sig = SIGKILL, .group = SUP_SIGNAL_ALL };
+	int rc = sb_send(sb, &msg, sizeof(msg), NULL, 0, e);
+	box_audit(m, c, "process.kill_all", id, rc ? e : NULL, NULL);
 	sb_unref(sb);
 	return rc;
 }

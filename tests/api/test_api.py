@@ -637,6 +637,22 @@ def background_process_stdin_status_and_signal(ctx):
     expect_err(call(ctx, "GET", f"{base}/abc", "a"), 400, "invalid_argument", "bad pid")
 
 
+@test
+def kill_all_processes(ctx):
+    base = f"/v1/sandboxes/{ctx.sb}/processes"
+    pids = [run(ctx, ctx.sb, status=202, background=True, command=c)["pid"]
+            for c in ("sleep 600", "setsid sleep 700 & wait")]
+    expect_err(call(ctx, "DELETE", base, "av"), 403, "forbidden", "a viewer cannot")
+    expect_err(call(ctx, "DELETE", base, "b"), 404, "not_found", "another tenant cannot")
+    expect(call(ctx, "DELETE", base, "a"), 204)
+    until(lambda: not [p for p in call(ctx, "GET", base, "a").json["processes"]
+                       if p["running"]], "nothing left running")
+    for pid in pids:
+        eq(call(ctx, "GET", f"{base}/{pid}", "a").json["signal"], 9, f"{pid} killed")
+    eq(sh(ctx, ctx.sb, "ps -e -o comm= | grep -c sleep || true")["stdout"], "0\n",
+       "the daemon went too")
+
+
 # ---- streaming ------------------------------------------------------------------------------
 
 def stream(ctx, sid, accept, body, key="a"):

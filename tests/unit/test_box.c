@@ -416,6 +416,50 @@ static void idempotent_retry_in_flight(void **state)
 	box_exec_result_free(&r);
 }
 
+/* Leftover processes holding the pids limit make the sandbox unable to
+ * start anything; killing them all gives it back. */
+static void kill_all_frees_a_full_sandbox(void **state)
+{
+	struct fixture *f = *state;
+	/* a background shell forks sleepers until the limit stops it, and
+	 * stays: every pid of the sandbox is taken */
+	struct box_exec fill = { .command = "while sleep 1000 & do :; done 2>/dev/null; echo full; wait",
+				 .background = true, .timeout_ms = -1 };
+	struct box_exec_result r;
+	struct box_proc_info pi;
+	struct aj_err e;
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &fill, NULL, &r, &e), 0);
+	pid_t filler = r.pid;
+	box_exec_result_free(&r);
+	for (int i = 0; i < 500; i++) {
+		assert_int_equal(box_proc_get(f->m, &f->me, f->id, filler, &pi, &e), 0);
+		bool full = pi.out[0] && strstr(pi.out[0], "full");
+		box_proc_info_free(&pi);
+		if (full)
+			break;
+		usleep(10000);
+	}
+	struct box_exec probe = { .command = "echo up" };
+	assert_int_equal(box_exec(f->m, &f->me, f->id, &probe, NULL, &r, &e), 0);
+	assert_int_equal(r.exit_code, 126);
+	assert_non_null(r.error);
+	assert_non_null(strstr(r.error, "process limit"));
+	box_exec_result_free(&r);
+	assert_int_equal(box_proc_kill_all(f->m, &f->me, f->id, &e), 0);
+	int ok = 0;
+	for (int i = 0; i < 100 && !ok; i++) { /* the kernel reaps them shortly */
+		assert_int_equal(box_exec(f->m, &f->me, f->id, &probe, NULL, &r, &e), 0);
+		ok = r.exit_code == 0 && strcmp(r.out[0], "up\n") == 0;
+		box_exec_result_free(&r);
+		if (!ok)
+			usleep(20000);
+	}
+	assert_true(ok);
+	run_sh(f, "ps -e -o comm= | grep -c sleep", &r);
+	assert_string_equal(r.out[0], "0\n");
+	box_exec_result_free(&r);
+}
+
 static void state_dir_has_one_owner(void **state)
 {
 	struct fixture *f = *state;
@@ -467,6 +511,7 @@ int main(void)
 		cmocka_unit_test(disk_quota),
 		cmocka_unit_test(retained_output_is_bounded),
 		cmocka_unit_test(idempotent_retry_in_flight),
+		cmocka_unit_test(kill_all_frees_a_full_sandbox),
 		cmocka_unit_test(state_dir_has_one_owner),
 		cmocka_unit_test(destroy_cleans_up),
 	};
