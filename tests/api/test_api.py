@@ -26,6 +26,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import ajserver  # noqa: E402
 import tap  # noqa: E402
 from tap import check, eq, test  # noqa: E402
 
@@ -36,64 +37,14 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 # ---- the server ---------------------------------------------------------------
 
-class Server:
-    def __init__(self, state, *extra):
-        self.state = state
-        os.makedirs(os.path.dirname(state), exist_ok=True)
-        self.log = open(os.path.join(os.path.dirname(state), "server.log"), "ab")
-        self.out = open(os.path.join(os.path.dirname(state), "server.out"), "ab")
-        start = self.log.tell()
-        self.proc = subprocess.Popen(
-            [AJ, "serve", "--listen", "127.0.0.1:0", "--state", state,
-             "--tenant-quota", str(QUOTA), *extra],
-            stdout=self.out, stderr=self.log)
-        self.port = None
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and self.port is None:
-            with open(self.log.name, "rb") as f:
-                f.seek(start)
-                m = re.search(rb"listening on http://127\.0\.0\.1:(\d+)", f.read())
-            if m:
-                self.port = int(m.group(1))
-            elif self.proc.poll() is not None:
-                break
-            else:
-                time.sleep(0.02)
-        if self.port is None:
-            self.proc.kill()
-            raise RuntimeError("server did not start:\n" + self.tail())
-
-    def tail(self):
-        with open(self.log.name, "rb") as f:
-            return f.read()[-3000:].decode(errors="replace")
-
-    def stop(self, sig=signal.SIGTERM, timeout=20):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-            raise AssertionError("server did not stop in time")
-        finally:
-            self.log.close()
-            self.out.close()
-        return rc
+def Server(state, *extra):
+    """A real server on a free loopback port with its state in state; logs
+    beside it (server.log)."""
+    return ajserver.Server(os.path.dirname(state), "--tenant-quota", str(QUOTA),
+                           *extra, state=state)
 
 
-class Resp:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = {k.lower(): v for k, v in headers}
-        self.body = body
-
-    @property
-    def json(self):
-        return json.loads(self.body)
-
-    def __repr__(self):
-        return f"<{self.status} {self.body[:300]!r}>"
+Resp = ajserver.Resp
 
 
 class Ctx:

@@ -38,8 +38,9 @@ class Resp:
 
 
 class Server:
-    def __init__(self, workdir, *extra):
-        self.state = os.path.join(workdir, "state")
+    def __init__(self, workdir, *extra, state=None):
+        self.state = state or os.path.join(workdir, "state")
+        os.makedirs(workdir, exist_ok=True)
         self.logpath = os.path.join(workdir, "server.log")
         self.log = open(self.logpath, "ab")
         start = self.log.tell()
@@ -61,8 +62,11 @@ class Server:
         if self.port is None:
             self.proc.kill()
             raise RuntimeError("server did not start:\n" + self.tail())
-        with open(os.path.join(self.state, "admin.key")) as f:
-            self.key = f.read().strip()
+        try:
+            with open(os.path.join(self.state, "admin.key")) as f:
+                self.key = f.read().strip()
+        except FileNotFoundError:
+            self.key = None  # --no-auth
 
     def tail(self):
         with open(self.logpath, "rb") as f:
