@@ -8,54 +8,13 @@
 
 #include "api/internal.h"
 #include "util/crypto.h"
+#include "util/pct.h"
 
 /* ---- the request target ------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode n bytes of s ('+' is a space when plus).  NULL on a malformed
- * escape or an encoded NUL (errno EINVAL) or out of memory (ENOMEM). */
-static char *pct_decode(const char *s, size_t n, bool plus)
-{
-	char *out = malloc(n + 1);
-	size_t k = 0;
-	if (!out) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '%') {
-			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
-			if (hi < 0 || lo < 0 || (hi | lo) == 0) {
-				free(out);
-				errno = EINVAL;
-				return NULL;
-			}
-			c = (char)(hi * 16 + lo);
-			i += 2;
-		} else if (c == '+' && plus) {
-			c = ' ';
-		}
-		out[k++] = c;
-	}
-	out[k] = '\0';
-	return out;
-}
-
 char *req_decode_segment(const char *s, size_t n)
 {
-	return pct_decode(s, n, false);
+	return aj_pct_decode(s, n, false);
 }
 
 static int add_query_arg(struct api_req *r, const char *s, size_t n,
@@ -69,8 +28,8 @@ static int add_query_arg(struct api_req *r, const char *s, size_t n,
 	const char *eq = memchr(s, '=', n);
 	size_t kl = eq ? (size_t)(eq - s) : n;
 	struct api_qarg *q = &r->query[r->nquery];
-	q->name = pct_decode(s, kl, true);
-	q->value = q->name ? pct_decode(eq ? eq + 1 : s + n, eq ? n - kl - 1 : 0, true)
+	q->name = aj_pct_decode(s, kl, true);
+	q->value = q->name ? aj_pct_decode(eq ? eq + 1 : s + n, eq ? n - kl - 1 : 0, true)
 			   : NULL;
 	if (!q->name || !q->value) {
 		int err = errno;
@@ -95,7 +54,7 @@ int req_parse_target(struct api_req *r, struct aj_err *e)
 		return aj_err_set(e, AJ_EINTERNAL, ENOMEM, "out of memory");
 	/* The path is decoded segment by segment when matched; refuse a bad
 	 * escape here already so every route sees the same answer. */
-	char *check = pct_decode(r->path, plen, false);
+	char *check = aj_pct_decode(r->path, plen, false);
 	if (!check)
 		return aj_err_set(e, AJ_EINVAL, 0, "malformed or NUL escape in the path");
 	free(check);

@@ -8,53 +8,15 @@
 #include <string.h>
 
 #include "e2b/internal.h"
+#include "util/pct.h"
 
 #define MAX_PAIRS 64
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode n bytes (plus: '+' is a space).  NULL if malformed or
- * it would contain a NUL. */
-static char *unescape(const char *s, size_t n, bool plus)
-{
-	char *out = calloc(n + 1, 1);
-	size_t k = 0;
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '%') {
-			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
-			if (hi < 0 || lo < 0 || (hi | lo) == 0) {
-				free(out);
-				return NULL;
-			}
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (c == '+' && plus) {
-			c = ' ';
-		}
-		out[k++] = c;
-	}
-	out[k] = '\0';
-	return out;
-}
 
 /* Both layers: the query-string one, then decodeURIComponent. */
 static char *decode_twice(const char *s, size_t n)
 {
-	char *once = unescape(s, n, true);
-	char *twice = once ? unescape(once, strlen(once), false) : NULL;
+	char *once = aj_pct_decode(s, n, true);
+	char *twice = once ? aj_pct_decode(once, strlen(once), false) : NULL;
 	free(once);
 	return twice;
 }
