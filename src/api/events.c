@@ -28,8 +28,7 @@ int api_events_emit(struct api_events *ev, const char *type, json_t *body)
 	return rc;
 }
 
-/* Is p[0..n) the start of a UTF-8 sequence that needs more bytes? */
-static bool incomplete_utf8(const unsigned char *p, size_t n)
+bool api_utf8_incomplete(const unsigned char *p, size_t n)
 {
 	size_t need = p[0] >= 0xC2 && p[0] <= 0xDF ? 2
 		    : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
@@ -75,7 +74,7 @@ int api_events_output(struct api_events *ev, int s, const char *data, size_t len
 	if (valid == n) {
 		rc = emit_chunk(ev, type, buf, n, true);
 	} else if (!final && n - valid < 4 &&
-		   incomplete_utf8((unsigned char *)buf + valid, n - valid)) {
+		   api_utf8_incomplete((unsigned char *)buf + valid, n - valid)) {
 		rc = emit_chunk(ev, type, buf, valid, true);
 		memcpy(ev->tail[s], buf + valid, n - valid);
 		ev->ntail[s] = n - valid;

@@ -148,5 +148,8 @@ void api_json_set_bytes(json_t *o, const char *name, const char *data,
 			size_t len);
 /* Length of the longest prefix of s that is valid UTF-8 (RFC 3629). */
 size_t api_utf8_valid_len(const char *s, size_t n);
+/* Is p[0..n) the start of a UTF-8 character that needs more bytes (one
+ * cut at the end of an output chunk)? */
+bool api_utf8_incomplete(const unsigned char *p, size_t n);
 
 #endif

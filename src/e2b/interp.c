@@ -30,19 +30,6 @@ struct tail {
 	size_t n;
 };
 
-static bool incomplete_utf8(const unsigned char *p, size_t n)
-{
-	size_t need = p[0] >= 0xC2 && p[0] <= 0xDF ? 2
-		    : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
-		    : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
-	if (need <= n)
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return false;
-	return true;
-}
-
 /* The text of t's held bytes and data: invalid bytes become U+FFFD, an
  * incomplete last character is held back (unless final). */
 static json_t *take_text(struct tail *t, const char *data, size_t len, bool final)
@@ -58,7 +45,7 @@ static json_t *take_text(struct tail *t, const char *data, size_t len, bool fina
 		i += k;
 		if (i == n)
 			break;
-		if (!final && n - i < 4 && incomplete_utf8((unsigned char *)in.data + i, n - i)) {
+		if (!final && n - i < 4 && api_utf8_incomplete((unsigned char *)in.data + i, n - i)) {
 			memcpy(t->b, in.data + i, n - i);
 			t->n = n - i;
 			break;
