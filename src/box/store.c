@@ -497,3 +497,23 @@ void store_close(struct store *st)
 	pthread_mutex_destroy(&st->mu);
 	free(st);
 }
+
+int store_explain_unchanged(struct store *st, const char *exists_sql,
+			    const char *what, const char *id,
+			    const char *conflict, struct aj_err *e)
+{
+	sqlite3_stmt *s = store_stmt(st, exists_sql, e);
+	if (!s)
+		return -1;
+	int rc = store_bind_text(s, 1, id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		aj_err_set(e, AJ_ECONFLICT, 0, "%s %s %s", what, id, conflict);
+	else if (rc == SQLITE_DONE)
+		aj_err_set(e, AJ_ENOTFOUND, 0, "no %s %s", what, id);
+	else
+		store_fail(st, rc, "look up a row", e);
+	store_release(s);
+	return -1;
+}

@@ -56,6 +56,12 @@ void store_rollback(struct store *st);
 /* Bind helpers: text NULL binds SQL NULL.  The text must stay valid until
  * store_release (it is bound without a copy).  Return a SQLite code. */
 int store_bind_text(sqlite3_stmt *s, int idx, const char *v);
+/* An UPDATE of row id changed nothing: say why (lock held).  exists_sql
+ * selects the row by ?1.  AJ_ECONFLICT "<what> <id> <conflict>" if it is
+ * there, AJ_ENOTFOUND "no <what> <id>" if not.  Returns -1. */
+int store_explain_unchanged(struct store *st, const char *exists_sql,
+			    const char *what, const char *id,
+			    const char *conflict, struct aj_err *e);
 int store_bind_int(sqlite3_stmt *s, int idx, int64_t v);
 
 /* Column helpers.  store_col_copy truncates to cap - 1 bytes; the store

@@ -227,25 +227,6 @@ static const char sql_key_revoke[] =
 	"UPDATE keys SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms = 0";
 static const char sql_key_exists[] = "SELECT 1 FROM keys WHERE id = ?1";
 
-/* After an UPDATE changed nothing: why.  Returns -1 with *e set. */
-static int revoke_why(struct store *st, const char *id, struct aj_err *e)
-{
-	sqlite3_stmt *s = store_stmt(st, sql_key_exists, e);
-	if (!s)
-		return -1;
-	int rc = store_bind_text(s, 1, id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		aj_err_set(e, AJ_ECONFLICT, 0, "key %s is already revoked", id);
-	else if (rc == SQLITE_DONE)
-		aj_err_set(e, AJ_ENOTFOUND, 0, "no key %s", id);
-	else
-		store_fail(st, rc, "look up key", e);
-	store_release(s);
-	return -1;
-}
-
 int store_key_revoke(struct store *st, const char *id, struct aj_err *e)
 {
 	if (!store_fits(id, KEY_ID_LEN + 1))
@@ -266,7 +247,7 @@ int store_key_revoke(struct store *st, const char *id, struct aj_err *e)
 		ret = 0;
 	store_release(s);
 	if (rc == SQLITE_DONE && ret != 0)
-		revoke_why(st, id, e);
+		store_explain_unchanged(st, sql_key_exists, "key", id, "is already revoked", e);
 out:
 	store_unlock(st);
 	return ret;

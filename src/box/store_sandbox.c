@@ -134,25 +134,6 @@ int store_sandbox_get(struct store *st, const char *id, struct sandbox_row *out,
 
 static const char sql_exists[] = "SELECT 1 FROM sandboxes WHERE id = ?1";
 
-/* An UPDATE of a live sandbox changed nothing: say why.  Returns -1. */
-static int not_live(struct store *st, const char *id, struct aj_err *e)
-{
-	sqlite3_stmt *s = store_stmt(st, sql_exists, e);
-	if (!s)
-		return -1;
-	int rc = store_bind_text(s, 1, id);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		aj_err_set(e, AJ_ECONFLICT, 0, "sandbox %s has ended", id);
-	else if (rc == SQLITE_DONE)
-		aj_err_set(e, AJ_ENOTFOUND, 0, "no sandbox %s", id);
-	else
-		store_fail(st, rc, "get sandbox", e);
-	store_release(s);
-	return -1;
-}
-
 /* Run an UPDATE of one live sandbox (?1 = id, then ?2, ?3 as given).
  * AJ_ENOTFOUND if there is no such sandbox, AJ_ECONFLICT if it ended. */
 static int update_live(struct store *st, const char *sql, const char *id,
@@ -176,7 +157,7 @@ static int update_live(struct store *st, const char *sql, const char *id,
 		ret = 0;
 	store_release(s);
 	if (rc == SQLITE_DONE && ret != 0)
-		not_live(st, id, e);
+		store_explain_unchanged(st, sql_exists, "sandbox", id, "has ended", e);
 out:
 	store_unlock(st);
 	return ret;
