@@ -400,8 +400,8 @@ static int valid_name(const char *name)
 }
 
 int jail_cgroup_create(const char *name, const struct jail_limits *l,
-		       struct jail_cgroup **out, struct jail_warnings *w,
-		       struct aj_err *e)
+		       bool cpu_usage, struct jail_cgroup **out,
+		       struct jail_warnings *w, struct aj_err *e)
 {
 	*out = NULL;
 	if (!valid_name(name))
@@ -430,6 +430,10 @@ int jail_cgroup_create(const char *name, const struct jail_limits *l,
 	int rc = 0;
 	for (int i = 0; i < lay->n && rc == 0; i++) {
 		const struct hier *src = &lay->h[i];
+		/* a hierarchy that only accounts CPU: a mkdir, an enter and an
+		 * rmdir for a figure nobody asked for */
+		if (!cpu_usage && src->ctrls == (1u << C_CPUACCT))
+			continue;
 		struct hier *h = &cg->h[cg->n];
 		char base[PATH_MAX];
 		if (snprintf(base, sizeof(base), "%s/" PARENT_DIR, src->dir) >= (int)sizeof(base) ||

@@ -87,8 +87,8 @@ int jail_fs_build(const struct jail_spec *spec, struct aj_err *e);
  * warning; *out is NULL if no hierarchy could be used.  Fails only on
  * invalid input or a name clash. */
 int jail_cgroup_create(const char *name, const struct jail_limits *l,
-		       struct jail_cgroup **out, struct jail_warnings *w,
-		       struct aj_err *e);
+		       bool cpu_usage, struct jail_cgroup **out,
+		       struct jail_warnings *w, struct aj_err *e);
 
 /* parent: the descriptors (one per hierarchy) the child writes itself
  * into; they stay owned by cg.  Returns how many (<= max). */

@@ -75,6 +75,11 @@ struct jail_spec {
 	enum jail_net net;
 	const struct jail_policy *policy; /* NULL: built for this jail */
 	const char *name;             /* cgroup leaf name; NULL = generated */
+	bool cpu_usage;               /* where CPU accounting is a cgroup
+					 hierarchy of its own (v1 cpuacct),
+					 keep one for jail_stats' cpu_usage_ms
+					 (default true; jail_run takes CPU from
+					 rusage and skips it) */
 	uid_t host_id;                /* host uid and gid the sandbox user maps
 					 to when we are root; 0 = default
 					 JAIL_DEFAULT_HOST_ID.  Ignored when not

@@ -346,7 +346,11 @@ int jail_run(const struct jail_spec *spec, char *const argv[],
 
 	struct init_arg ia = { argv, envp };
 	struct jail j;
-	int rc = jail_start(spec, run_init, &ia, sv[1], &j, e);
+	/* CPU time comes from PID 1's rusage, which covers the whole tree:
+	 * no CPU-accounting cgroup needed. */
+	struct jail_spec own = *spec;
+	own.cpu_usage = false;
+	int rc = jail_start(&own, run_init, &ia, sv[1], &j, e);
 	close(sv[1]);
 	sv[1] = -1;
 	res->warnings = j.warnings;

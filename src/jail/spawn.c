@@ -496,7 +496,8 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 	if (rc == 0 && aj_send_msg(sv[0], &step, 1, NULL, 0) < 0)
 		rc = aj_err_sys(e, AJ_EINTERNAL, "release child");
 	if (rc == 0)
-		rc = jail_cgroup_create(name, &spec->limits, &out->cg, &out->warnings, e);
+		rc = jail_cgroup_create(name, &spec->limits, spec->cpu_usage, &out->cg,
+					&out->warnings, e);
 	if (rc == 0) {
 		int fds[AJ_MAX_PASS_FDS];
 		int n = jail_cgroup_enter_fds(out->cg, fds, AJ_MAX_PASS_FDS);

@@ -20,6 +20,7 @@ void jail_spec_init(struct jail_spec *spec)
 	spec->limits.output_bytes = 1ULL << 20;
 	spec->cwd = JAIL_HOME;
 	spec->net = JAIL_NET_NONE;
+	spec->cpu_usage = true;
 }
 
 void jail_warn(struct jail_warnings *w, const char *fmt, ...)
