@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/exec.h"
 #include "util/fdpass.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -78,39 +79,6 @@ static int remember(struct sup *s, pid_t pid, uint64_t req_id)
 	return 0;
 }
 
-/* execve() with a PATH search done in the command's own environment, not
- * ours (execvpe would use the supervisor's PATH). */
-static int exec_in_path(char **argv, char **env)
-{
-	if (strchr(argv[0], '/')) {
-		execve(argv[0], argv, env);
-		return errno;
-	}
-	const char *path = "/usr/local/bin:/usr/bin:/bin";
-	for (char **e = env; *e; e++)
-		if (strncmp(*e, "PATH=", 5) == 0)
-			path = *e + 5;
-	int err = ENOENT;
-	char buf[4096];
-	size_t alen = strlen(argv[0]);
-	while (*path) {
-		const char *end = strchrnul(path, ':');
-		size_t dlen = (size_t)(end - path);
-		if (dlen + 1 + alen + 1 <= sizeof(buf)) {
-			memcpy(buf, path, dlen);
-			buf[dlen] = '/';
-			memcpy(buf + dlen + 1, argv[0], alen + 1);
-			execve(buf, argv, env);
-			if (errno == EACCES)
-				err = EACCES;
-			else if (errno != ENOENT && errno != ENOTDIR)
-				return errno;
-		}
-		path = *end ? end + 1 : end;
-	}
-	return err;
-}
-
 /* What the child of spawn_child needs, and where it leaves its error.
  * Shared memory: the child runs in our address space until it execs. */
 struct spawn_args {
@@ -154,7 +122,7 @@ static int child_exec(void *arg)
 	if (chdir(a->cwd) < 0)
 		goto fail;
 	stage = SUP_STAGE_EXEC;
-	errno = exec_in_path(a->argv, a->env);
+	errno = aj_exec_path(a->argv, a->env);
 fail:
 	a->err = (errno ? errno : EINVAL) | stage << 16;
 	_exit(127);

@@ -376,9 +376,9 @@ static void set_limits(const struct hier *h, const struct jail_limits *l,
 		uint64_t quota = (uint64_t)l->cpu_millis * period / 1000;
 		int rc;
 		if (h->version == 1) {
-			rc = write_u64(h->dir, "cpu.cfs_period_us", period);
-			if (rc == 0)
-				rc = write_u64(h->dir, "cpu.cfs_quota_us", quota);
+			/* A new v1 cgroup starts with this period: only the
+			 * quota needs writing. */
+			rc = write_u64(h->dir, "cpu.cfs_quota_us", quota);
 		} else {
 			snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64, quota, period);
 			rc = write_str(h->dir, "cpu.max", buf);
@@ -450,15 +450,22 @@ int jail_cgroup_create(const char *name, const struct jail_limits *l,
 			warn_ctrls(w, src->ctrls, why);
 			continue;
 		}
-		if (mkdir(base, 0755) < 0 && errno != EEXIST) {
-			snprintf(why, sizeof(why), "cannot create a cgroup (%s)",
-				 strerror(errno));
-			warn_ctrls(w, src->ctrls, why);
-			continue;
+		/* The shared parent exists after the first jail: on v1 try the
+		 * leaf first and make the parent only when it is missing; v2
+		 * must (re)enable the controllers in the parent every time. */
+		int made = src->version == 1 ? mkdir(h->dir, 0755) : -1;
+		if (made < 0 && (src->version == 2 || errno == ENOENT)) {
+			if (mkdir(base, 0755) < 0 && errno != EEXIST) {
+				snprintf(why, sizeof(why), "cannot create a cgroup (%s)",
+					 strerror(errno));
+				warn_ctrls(w, src->ctrls, why);
+				continue;
+			}
+			if (src->version == 2)
+				enable_v2(base, src->ctrls);
+			made = mkdir(h->dir, 0755);
 		}
-		if (src->version == 2)
-			enable_v2(base, src->ctrls);
-		if (mkdir(h->dir, 0755) < 0) {
+		if (made < 0) {
 			if (errno == EEXIST) {
 				rc = aj_err_set(e, AJ_EEXIST, EEXIST,
 						"cgroup %s already exists", h->dir);
@@ -607,6 +614,22 @@ int jail_cgroup_stats(const struct jail_cgroup *cg, struct jail_stats *st,
 	return 0;
 }
 
+/* Only the OOM kill count: what a one-shot run reports, one read
+ * instead of the four of jail_cgroup_stats. */
+int jail_cgroup_oom_kills(const struct jail_cgroup *cg, uint64_t *kills)
+{
+	*kills = 0;
+	for (int i = 0; cg && i < cg->n; i++) {
+		const struct hier *h = &cg->h[i];
+		if (h->ctrls & (1u << C_MEMORY))
+			return h->version == 1
+				? read_key(h->dir, "memory.oom_control", "oom_kill", kills)
+				: read_key(h->dir, "memory.events", "oom_kill", kills);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
 /* ---- sweeping ---------------------------------------------------------- */
 
 /* A leftover may be removed if nothing runs in it and its creator is gone:
@@ -633,6 +656,12 @@ static int stale(const char *leaf, const char *name)
  * with runs_only, only one-shot leaves: "run-<pid>-..."). */
 static int sweep_base(const char *base, const char *keep, bool runs_only)
 {
+	/* The link count of a cgroup directory is 2 + its subdirectories:
+	 * one stat tells whether there is anything but `keep` to look at,
+	 * which is the usual case (one-shot runs pay for every syscall). */
+	struct stat st;
+	if (stat(base, &st) == 0 && st.st_nlink <= 2u + (keep != NULL))
+		return 0;
 	DIR *d = opendir(base);
 	if (!d)
 		return 0;

@@ -112,6 +112,9 @@ void jail_cgroup_destroy(struct jail_cgroup *cg);
 int jail_cgroup_stats(const struct jail_cgroup *cg, struct jail_stats *st,
 		      struct aj_err *e);
 
+/* How many processes the OOM killer took (-1: no memory cgroup). */
+int jail_cgroup_oom_kills(const struct jail_cgroup *cg, uint64_t *kills);
+
 /* ---- env.c ------------------------------------------------------------- */
 
 /* The command's environment: the fixed base plus spec->env (which
