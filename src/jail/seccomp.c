@@ -25,14 +25,17 @@
  * seccomp_bpf.c (generated, committed) and jail_policy_build() just
  * points at them; libseccomp compiles at run time only on an architecture
  * without a precompiled program.  tests/unit/test_jail_seccomp.c compiles
- * the rules below with libseccomp, merges the two programs into one
- * (a binary search over syscall-number ranges, then the argument program
- * for the few syscalls whose arguments matter: about 40% fewer
- * instructions for the kernel to JIT, and one filter to attach instead
- * of two), and checks that the precompiled program gives the kernel's
- * combined verdict of the two for every syscall number, both ABIs and
- * every argument value the rules look at, so it cannot silently drift.  After editing
- * the rules, regenerate with:
+ * the rules below with libseccomp and merges the two programs into one: a
+ * binary search over syscall-number ranges, then for each of the few
+ * syscalls whose arguments matter a short hand-written check (libseccomp
+ * needs 63 rules for the personality rule alone).  That is 208
+ * instructions instead of 466 + 282, and loading costs the kernel about
+ * 0.45 us per instruction (measured: 443 -> 223 us).  The test checks
+ * that the precompiled program gives the kernel's combined verdict of
+ * the two for every syscall number, both ABIs, every argument value the
+ * rules look at and a million random ones, so it cannot silently drift.
+ * After editing the rules (an argument rule: also its block in the
+ * test), regenerate with:
  *
  *   make build/tests/test_jail_seccomp &&
  *   AJ_SECCOMP_EMIT=src/jail/seccomp_bpf.c build/tests/test_jail_seccomp
