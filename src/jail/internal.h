@@ -3,6 +3,7 @@
  * step lives in its own file:
  *
  *   cgroup.c   per-jail cgroups (v1 or v2 per controller), limits, stats
+ *   fsplan.c   what the new root mirrors from the host (parent side)
  *   mounts.c   the new root filesystem, pivot_root, read-only remount
  *   caps.c     capability bounding/ambient/permitted sets, securebits
  *   landlock.c filesystem write allowlist and IPC scoping
@@ -72,13 +73,46 @@ int jail_landlock_apply(const char *const *rw_dirs, size_t nrw,
  * effective/permitted/inheritable sets. */
 int jail_caps_drop(struct aj_err *e);
 
+/* ---- fsplan.c ---------------------------------------------------------- */
+
+/* What the new root mirrors from the host, as one flat buffer of records
+ * (a jail_plan_rec, the path with its NUL, data_len bytes of data). */
+enum {
+	JAIL_PLAN_SYMLINK = 1, /* data: the target, NUL-terminated */
+	JAIL_PLAN_BIND_DIR,    /* bind the host's directory, read-only */
+	JAIL_PLAN_BIND_FILE,   /* bind the host's file, read-only */
+	JAIL_PLAN_COPY,        /* data: the file's contents */
+};
+struct jail_plan_rec {
+	uint8_t kind;
+	uint8_t pad;
+	uint16_t path_len; /* with the NUL */
+	uint32_t data_len;
+};
+#define JAIL_PLAN_MAX (128u << 10) /* one unix-socket message */
+
+struct jail_fs_plan {
+	char *buf;
+	size_t len, cap;
+};
+
+/* parent: look up /usr, the top-level symlinks into it and the wanted
+ * entries of /etc on the host. */
+int jail_fs_plan_build(struct jail_fs_plan *p, struct aj_err *e);
+void jail_fs_plan_free(struct jail_fs_plan *p);
+
 /* ---- mounts.c ---------------------------------------------------------- */
 
-/* child: from the copied host mount namespace to the finished, read-only
- * sandbox root with the working directory set.  Must run after the pid
- * namespace exists (it mounts /proc) and after the uid switch (files it
- * creates must belong to the sandbox user). */
-int jail_fs_build(const struct jail_spec *spec, struct aj_err *e);
+/* child, in two steps around receiving the plan: jail_fs_enter goes from
+ * the copied host mount namespace onto the new (still empty) root, with
+ * the host tree under /oldroot; jail_fs_build fills it from the plan and
+ * our own files, detaches the host tree, makes the root read-only and
+ * sets the working directory.  Must run after the pid namespace exists
+ * (it mounts /proc) and after the uid switch (files it creates must
+ * belong to the sandbox user). */
+int jail_fs_enter(const struct jail_spec *spec, struct aj_err *e);
+int jail_fs_build(const struct jail_spec *spec, const char *plan, size_t plan_len,
+		  struct aj_err *e);
 
 /* ---- cgroup.c ---------------------------------------------------------- */
 

@@ -27,7 +27,6 @@
  *
  * Nothing here is visible to the host: the first step makes every mount
  * private, and the whole tree dies with the namespace. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -163,141 +162,72 @@ static int write_file(const char *path, const char *text, struct aj_err *e)
 	return 0;
 }
 
-/* Recreate a host symlink (its target resolves inside the sandbox too,
- * since it points into the bound /usr). */
-static int copy_symlink(const char *host, const char *dst, struct aj_err *e)
-{
-	char target[PATH_MAX];
-	ssize_t n = readlink(host, target, sizeof(target) - 1);
-	if (n < 0)
-		return aj_err_sys(e, AJ_EINTERNAL, "readlink %s", host);
-	target[n] = '\0';
-	if (symlink(target, dst) < 0)
-		return aj_err_sys(e, AJ_EINTERNAL, "symlink %s", dst);
-	return 0;
-}
-
-/* Mirror one host entry (OLD/<path>) at <path>, read-only: symlinks are
- * copied, directories and files bound.  Absent entries are skipped. */
-static int mirror(const char *path, struct aj_err *e)
-{
-	char host[PATH_MAX];
-	struct stat st;
-	snprintf(host, sizeof(host), OLD "%s", path);
-	if (lstat(host, &st) < 0)
-		return errno == ENOENT ? 0 : aj_err_sys(e, AJ_EINTERNAL, "stat %s", path);
-	if (S_ISLNK(st.st_mode))
-		return copy_symlink(host, path, e);
-	if (S_ISDIR(st.st_mode)) {
-		if (make_dir(path, 0755, e) < 0)
-			return -1;
-	} else if (make_file(path, e) < 0) {
-		return -1;
-	}
-	return bind_mount(host, path, RO, e);
-}
-
 /* ---- the steps --------------------------------------------------------- */
 
-/* /usr, and the top-level library and binary directories, which on a
- * merged-usr host are symlinks into it. */
-static int system_dirs(struct aj_err *e)
-{
-	static const char *const dirs[] = {
-		"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
-	};
-	struct stat st;
-	if (stat(OLD "/usr", &st) < 0 || !S_ISDIR(st.st_mode))
-		return aj_err_sys(e, AJ_EINTERNAL, "host /usr");
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++)
-		if (mirror(dirs[i], e) < 0)
-			return -1;
-	return 0;
-}
-
-/* What programs read from /etc when they run: the dynamic loader's
- * cache, name-service switch, TLS roots, time zone, interpreter configs,
- * shell startup files.  Nothing with accounts, keys or host identity, and
- * nothing only an administration tool reads (ld.so.conf is for ldconfig,
- * ca-certificates.conf for update-ca-certificates). */
-static int etc_wanted(const char *name)
-{
-	static const char *const names[] = {
-		"ld.so.cache", "alternatives", "localtime", "nsswitch.conf",
-		"ssl", "fonts", "mime.types", "timezone", "bash.bashrc",
-		"profile", "inputrc", "os-release", "matplotlibrc",
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
-		if (strcmp(name, names[i]) == 0)
-			return 1;
-	return strncmp(name, "python3", 7) == 0; /* python3, python3.11 ... */
-}
-
-/* Small files are copied rather than bound: every mount costs the
- * sandbox's start (bind + read-only flag) and its end (the namespace
- * tears it down), about 40 us each on a one-shot run, while a few KiB of
- * tmpfs cost nothing measurable.  The copy is a snapshot taken at start
- * and lies on the read-only root like the rest of /etc. */
-#define ETC_COPY_MAX 16384
-
-static int copy_small(const char *host, const char *dst, size_t size,
-		      struct aj_err *e)
-{
-	char buf[ETC_COPY_MAX];
-	int in = open(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (in < 0)
-		return aj_err_sys(e, AJ_EINTERNAL, "open %s", host);
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = read(in, buf + got, size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* shrank meanwhile: copy what is there */
-		got += (size_t)n;
-	}
-	close(in);
-	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-	if (out < 0)
-		return aj_err_sys(e, AJ_EINTERNAL, "create %s", dst);
-	ssize_t w = write(out, buf, got);
-	close(out);
-	if (w != (ssize_t)got)
-		return aj_err_sys(e, AJ_EINTERNAL, "write %s", dst);
-	return 0;
-}
-
-/* One wanted entry of the host's /etc at the same path. */
-static int etc_entry(const char *path, struct aj_err *e)
-{
-	char host[PATH_MAX];
-	struct stat st;
-	snprintf(host, sizeof(host), OLD "%s", path);
-	if (lstat(host, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size <= ETC_COPY_MAX)
-		return copy_small(host, path, (size_t)st.st_size, e);
-	return mirror(path, e);
-}
-
-static int etc(const struct jail_spec *spec, struct aj_err *e)
+/* What the plan says (fsplan.c, looked up on the host by the parent):
+ * /usr and the top-level directories, which on a merged-usr host are
+ * symlinks into it, and the wanted entries of /etc.  Symlinks are
+ * recreated (their targets resolve inside the sandbox too, into the
+ * bound /usr), directories and large files bound read-only from the old
+ * root, small files written from the copy the plan carries. */
+static int apply_plan(const char *plan, size_t len, struct aj_err *e)
 {
 	if (make_dir("/etc", 0755, e) < 0)
 		return -1;
-	DIR *d = opendir(OLD "/etc");
-	if (!d)
-		return aj_err_sys(e, AJ_EINTERNAL, "open host /etc");
-	int rc = 0;
-	struct dirent *de;
-	while (rc == 0 && (de = readdir(d))) {
-		if (!etc_wanted(de->d_name))
-			continue;
-		char path[NAME_MAX + 8];
-		snprintf(path, sizeof(path), "/etc/%s", de->d_name);
-		rc = etc_entry(path, e);
+	size_t off = 0;
+	while (off < len) {
+		struct jail_plan_rec r;
+		if (len - off < sizeof(r))
+			return aj_err_set(e, AJ_EINTERNAL, 0, "bad filesystem plan");
+		memcpy(&r, plan + off, sizeof(r));
+		const char *path = plan + off + sizeof(r);
+		const char *data = path + r.path_len;
+		if (r.path_len < 2 || len - off - sizeof(r) < (size_t)r.path_len + r.data_len ||
+		    path[0] != '/' || path[r.path_len - 1] != '\0')
+			return aj_err_set(e, AJ_EINTERNAL, 0, "bad filesystem plan");
+		off += sizeof(r) + r.path_len + r.data_len;
+		char host[PATH_MAX];
+		snprintf(host, sizeof(host), OLD "%s", path);
+		int rc = 0;
+		switch (r.kind) {
+		case JAIL_PLAN_SYMLINK:
+			if (r.data_len < 2 || data[r.data_len - 1] != '\0')
+				return aj_err_set(e, AJ_EINTERNAL, 0, "bad filesystem plan");
+			if (symlink(data, path) < 0)
+				rc = aj_err_sys(e, AJ_EINTERNAL, "symlink %s", path);
+			break;
+		case JAIL_PLAN_BIND_DIR:
+			rc = make_dir(path, 0755, e);
+			if (rc == 0)
+				rc = bind_mount(host, path, RO, e);
+			break;
+		case JAIL_PLAN_BIND_FILE:
+			rc = make_file(path, e);
+			if (rc == 0)
+				rc = bind_mount(host, path, RO, e);
+			break;
+		case JAIL_PLAN_COPY: {
+			int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+			if (fd < 0)
+				return aj_err_sys(e, AJ_EINTERNAL, "create %s", path);
+			ssize_t w = r.data_len ? write(fd, data, r.data_len) : 0;
+			close(fd);
+			if (w != (ssize_t)r.data_len)
+				rc = aj_err_sys(e, AJ_EINTERNAL, "write %s", path);
+			break;
+		}
+		default:
+			return aj_err_set(e, AJ_EINTERNAL, 0, "bad filesystem plan");
+		}
+		if (rc < 0)
+			return -1;
 	}
-	closedir(d);
-	if (rc < 0)
-		return -1;
+	return 0;
+}
+
+/* The files of /etc that are not the host's. */
+static int etc(const struct jail_spec *spec, struct aj_err *e)
+{
 
 	/* Synthetic account and host files: the sandbox user exists by
 	 * name, and nothing about the host's accounts leaks in. */
@@ -428,7 +358,7 @@ static int user_bind(const struct jail_bind *b, struct aj_err *e)
 	return bind_mount(host, b->dst, b->writable ? RW : RO, e);
 }
 
-int jail_fs_build(const struct jail_spec *spec, struct aj_err *e)
+int jail_fs_enter(const struct jail_spec *spec, struct aj_err *e)
 {
 	/* 1. Our mount namespace started as a copy of the host's, in the
 	 *    host's propagation groups.  Make every mount private first, or
@@ -471,9 +401,15 @@ int jail_fs_build(const struct jail_spec *spec, struct aj_err *e)
 		return aj_err_sys(e, AJ_EINTERNAL, "pivot_root");
 	if (chdir("/") < 0)
 		return aj_err_sys(e, AJ_EINTERNAL, "chdir /");
+	return 0;
+}
 
-	/* 4. Host software, read-only. */
-	if (system_dirs(e) < 0 || etc(spec, e) < 0)
+int jail_fs_build(const struct jail_spec *spec, const char *plan, size_t plan_len,
+		  struct aj_err *e)
+{
+	/* 4. Host software and configuration, read-only, then our own
+	 *    files of /etc. */
+	if (apply_plan(plan, plan_len, e) < 0 || etc(spec, e) < 0)
 		return -1;
 
 	/* 5. Devices, then the writable directories: bound onto themselves

@@ -7,9 +7,11 @@
  *  write uid_map/gid_map (1000 -> host id)  wait for "ids"
  *  "ids" -------------------------------->  setresgid/setgroups/setresuid 1000,
  *                                           PDEATHSIG again (the uid change
- *                                           cleared it),
- *  create cgroups, write limits, open       hostname, loopback up,
- *  their `tasks` files; sweep leftovers     build the root fs, pivot, ro
+ *  look up /usr, /etc entries on the host   cleared it), hostname, loopback
+ *  (fsplan.c)                               up, tmpfs root, pivot_root
+ *  the plan ----------------------------->  mirror what it says, /dev, /proc,
+ *  create cgroups, write limits, open       our /etc files, detach the host
+ *  their `tasks` files; sweep leftovers     tree, root read-only
  *  "cgroups" + the tasks fds ----------->   enter cgroups (write "0"),
  *                                           unshare cgroup ns,
  *                                           rlimits, fds 0-2 /dev/null, 3 ctl,
@@ -19,8 +21,10 @@
  *  return                                   fn(3, arg) as PID 1, _exit
  *
  * Parent and child talk over one SOCK_SEQPACKET pair: whole messages,
- * descriptors attached, and EOF if the other side dies.  The cgroups are
- * made while the child builds its filesystem (both take about a
+ * descriptors attached, and EOF if the other side dies.  Whatever can be
+ * done on the host's side runs in the parent while the child works: the
+ * lookups behind the filesystem plan while the child starts and makes its
+ * root, the cgroups while it builds its filesystem (both take about a
  * millisecond; on two cores they overlap) rather than before the clone,
  * and the child moves itself in (see cgroup.c for why); either way it is
  * in them, limits set, before any code we do not control runs.
@@ -265,9 +269,18 @@ static _Noreturn void child_main(struct child_ctx *c)
 		child_fail(c, &e);
 
 	/* 5. The filesystem (mounts.c): private propagation, tmpfs root,
-	 *    pivot_root, binds, /proc, /dev, read-only root, chdir. */
-	if (jail_fs_build(spec, &e) < 0)
+	 *    pivot_root; then what the parent's plan mirrors from the host
+	 *    (it looked that up meanwhile), /proc, /dev, read-only root,
+	 *    chdir. */
+	if (jail_fs_enter(spec, &e) < 0)
 		child_fail(c, &e);
+	char *plan = malloc(JAIL_PLAN_MAX);
+	ssize_t plan_len = plan ? aj_recv_msg(c->sock, plan, JAIL_PLAN_MAX, NULL, NULL) : -1;
+	if (plan_len <= 0)
+		_exit(127); /* the parent is gone */
+	if (jail_fs_build(spec, plan, (size_t)plan_len, &e) < 0)
+		child_fail(c, &e);
+	free(plan);
 
 	/* 6. Into the jail's cgroups (the parent made them meanwhile), then
 	 *    a cgroup namespace rooted there, so /proc/self/cgroup shows
@@ -489,12 +502,22 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 	out->host_uid = hu;
 	out->host_gid = hg;
 
-	/* Release the child into its identity, then make the cgroups while
-	 * it builds its filesystem, and hand them over. */
+	/* Release the child into its identity, look up what it is to mirror
+	 * from the host while it makes its new root, send it that plan, then
+	 * make the cgroups while it builds its filesystem, and hand them
+	 * over. */
 	char step = GO_IDS;
+	struct jail_fs_plan plan;
 	int rc = write_id_maps(pid, hu, hg, root, e);
 	if (rc == 0 && aj_send_msg(sv[0], &step, 1, NULL, 0) < 0)
 		rc = aj_err_sys(e, AJ_EINTERNAL, "release child");
+	if (rc == 0 && jail_fs_plan_build(&plan, e) == 0) {
+		if (aj_send_msg(sv[0], plan.buf, plan.len, NULL, 0) < 0)
+			rc = aj_err_sys(e, AJ_EINTERNAL, "send the filesystem plan");
+		jail_fs_plan_free(&plan);
+	} else if (rc == 0) {
+		rc = -1;
+	}
 	if (rc == 0)
 		rc = jail_cgroup_create(name, &spec->limits, spec->cpu_usage, &out->cg,
 					&out->warnings, e);
