@@ -77,8 +77,9 @@ struct report {
 };
 enum { REPORT_OK, REPORT_WARN, REPORT_ERR };
 
-/* Parent to child: the release steps. */
-enum { GO_IDS = 'i', GO_CGROUPS = 'c' };
+/* Parent to child: the release steps.  GO_IDS_NET is GO_IDS saying that
+ * the parent has brought the child's loopback device up as well. */
+enum { GO_IDS = 'i', GO_IDS_NET = 'n', GO_CGROUPS = 'c' };
 
 struct child_ctx {
 	const struct jail_spec *spec;
@@ -114,6 +115,17 @@ static void await(const struct child_ctx *c, char step, int *fds, int *nfds)
 	int none = 0;
 	if (aj_recv_msg(c->sock, &m, 1, fds, nfds ? nfds : &none) != 1 || m != step)
 		_exit(127);
+}
+
+/* Wait for the first release; true if it says the loopback is up. */
+static bool await_ids(const struct child_ctx *c)
+{
+	char m = 0;
+	int none = 0;
+	if (aj_recv_msg(c->sock, &m, 1, NULL, &none) != 1 ||
+	    (m != GO_IDS && m != GO_IDS_NET))
+		_exit(127);
+	return m == GO_IDS_NET;
 }
 
 /* The caller's handlers point into code that must not run here, and an
@@ -198,6 +210,30 @@ static int loopback_up(struct aj_err *e)
 	return rc;
 }
 
+/* parent: the same from here, in the child's network namespace
+ * (entered through its pidfd and left again at once), while the child is
+ * still starting - on its own it would do it on the critical path.
+ * Entering needs CAP_SYS_ADMIN over our namespace and the child's, so
+ * only a root parent can.  Returns 1 if the loopback is up, 0 if the
+ * child must do it, -1 if this thread could not return to its own
+ * namespace (cannot happen for a root caller; the error says so). */
+static int loopback_up_from_parent(int pidfd, struct aj_err *e)
+{
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return 0;
+	int rc = 0;
+	if (setns(pidfd, CLONE_NEWNET) == 0) {
+		struct aj_err ignored;
+		rc = loopback_up(&ignored) == 0;
+		if (setns(self, CLONE_NEWNET) < 0)
+			rc = aj_err_sys(e, AJ_EINTERNAL,
+					"cannot return to our network namespace");
+	}
+	close(self);
+	return rc;
+}
+
 /* fds 0-2 on /dev/null, the control fd on 3, our socket moved high
  * (closed with everything else once it has said OK). */
 static int arrange_fds(struct child_ctx *c, struct aj_err *e)
@@ -233,7 +269,7 @@ static _Noreturn void child_main(struct child_ctx *c)
 	reset_signals();
 
 	/* 2. Wait until the parent has written our uid/gid maps. */
-	await(c, GO_IDS, NULL, NULL);
+	bool lo_up = await_ids(c);
 
 	/* 3. Become the sandbox user.  We keep our user-namespace
 	 *    capabilities (the namespace's uid 0 is unmapped, so this is not
@@ -260,12 +296,12 @@ static _Noreturn void child_main(struct child_ctx *c)
 	umask(022);
 
 	/* 4. The hostname of the new uts namespace, and the loopback device
-	 *    of the new network namespace. */
+	 *    of the new network namespace (unless the parent did it). */
 	if (sethostname(JAIL_HOSTNAME, strlen(JAIL_HOSTNAME)) < 0) {
 		aj_err_sys(&e, AJ_EINTERNAL, "sethostname");
 		child_fail(c, &e);
 	}
-	if (spec->net == JAIL_NET_NONE && loopback_up(&e) < 0)
+	if (spec->net == JAIL_NET_NONE && !lo_up && loopback_up(&e) < 0)
 		child_fail(c, &e);
 
 	/* 5. The filesystem (mounts.c): private propagation, tmpfs root,
@@ -509,6 +545,12 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 	char step = GO_IDS;
 	struct jail_fs_plan plan;
 	int rc = write_id_maps(pid, hu, hg, root, e);
+	if (rc == 0 && root && spec->net == JAIL_NET_NONE) {
+		rc = loopback_up_from_parent(pidfd, e);
+		if (rc == 1)
+			step = GO_IDS_NET;
+		rc = rc < 0 ? -1 : 0;
+	}
 	if (rc == 0 && aj_send_msg(sv[0], &step, 1, NULL, 0) < 0)
 		rc = aj_err_sys(e, AJ_EINTERNAL, "release child");
 	if (rc == 0 && jail_fs_plan_build(&plan, e) == 0) {

@@ -609,6 +609,12 @@ def works_unprivileged_and_says_what_it_could_not_apply():
     eq(lines(p.rec), ["mount=EPERM", "unshare-user=EPERM"], "seccomp")
     eq(aj([], ["/probe", "cat", "/etc/shadow"], prefix=drop).rec["stdout"],
        "ENOENT\n", "host files")
+    # a root caller brings the sandbox's loopback up from outside; an
+    # unprivileged one cannot enter the namespace and the child does it
+    code = ("import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); "
+            "s.listen(); socket.create_connection(s.getsockname()); print('ok')")
+    eq(aj([], ["python3", "-c", code], prefix=drop).rec["stdout"], "ok\n",
+       "own loopback")
 
 
 if __name__ == "__main__":
