@@ -490,6 +490,29 @@ def python_top_level_await_and_protocol_errors():
 
 
 @test
+def python_one_expression_cells_behave_as_any_cell():
+    # such cells take a shorter way (one compile in eval mode): same
+    # results, errors and tracebacks as through the syntax tree
+    d = drv("python")
+    eq(d.run("(1 +\n 2)").main, "3", "expression over two lines")
+    eq(d.run("5  # a;b").main, "5", "';' in a comment does not silence")
+    eq(d.run("5 ;").results, [], "trailing ';' after a space silences")
+    ok(d.run("import asyncio"))
+    eq(d.run("await asyncio.sleep(0, 'x')").main, "'x'", "await as the cell")
+    c = d.run("1 +")
+    eq((c.error["name"], c.end["status"]), ("SyntaxError", "error"), "syntax error")
+    c = d.run("1/0")
+    eq(c.error["name"], "ZeroDivisionError", "error")
+    check("1/0" in c.error["traceback"] and "_exec_cell" not in c.error["traceback"],
+          f"traceback shows the cell, not the driver: {c.error['traceback']!r}")
+    eq(d.run("[1, 2.5, 'a', b'b', {3}]").main, "[1, 2.5, 'a', b'b', {3}]", "builtins")
+    # request lines with surrounding whitespace are still JSON
+    d.proc.stdin.write(b'  {"id": 77, "code": "6*7"}  \n')
+    d.proc.stdin.flush()
+    eq(d.collect(77).main, "42", "padded request line")
+
+
+@test
 def python_cells_get_no_stdin_and_no_protocol_fds():
     d = drv("python")
     c = d.run("input()")

@@ -124,10 +124,17 @@ def _add_format(out, key, value):
     out[key] = value
 
 
+# Builtin types offer no rich forms: their results skip the lookups below.
+_PLAIN = frozenset((int, float, complex, bool, str, bytes, list, tuple, dict,
+                    set, frozenset, range))
+
+
 def _formats(obj):
     """The result fields for obj: text plus whatever rich forms it offers."""
     out = {"text": repr(obj)}
     cls = type(obj)  # look methods up on the class, as IPython does
+    if cls in _PLAIN:
+        return out
     if getattr(cls, "_repr_mimebundle_", None) is not None:
         try:
             bundle = obj._repr_mimebundle_()
@@ -279,8 +286,20 @@ def _silenced(src, node):
 
 
 def _exec_cell(src, filename):
-    """Run all statements; if the last is an expression, return its value."""
+    """Run all statements; if the last is an expression, show its value."""
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    # A cell that is one expression (`1+1`, `df.head()`) compiles in eval
+    # mode to what the general path ends with, without the syntax tree in
+    # between (a third of a small cell's time).  Anything else, a trailing
+    # ';' included, fails here and takes the general path, which raises
+    # the same error for a cell that does not compile at all.
+    try:
+        code = compile(src, filename, "eval", _FLAGS)
+    except (SyntaxError, ValueError):
+        code = None
+    if code is not None:
+        _show(_run_code(code))
+        return
     tree = compile(src, filename, "exec", ast.PyCF_ONLY_AST | _FLAGS)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
@@ -289,11 +308,15 @@ def _exec_cell(src, filename):
     if tree.body:
         _run_code(compile(tree, filename, "exec", _FLAGS))
     if last is not None:
-        value = _run_code(compile(last, filename, "eval", _FLAGS))
-        if value is not None:
-            _ns["_"] = value
-            _result(value, True)
-            _close_figure(value)
+        _show(_run_code(compile(last, filename, "eval", _FLAGS)))
+
+
+def _show(value):
+    """The cell's value as its main result (None shows nothing)."""
+    if value is not None:
+        _ns["_"] = value
+        _result(value, True)
+        _close_figure(value)
 
 
 def _error_event(exc):
@@ -336,7 +359,8 @@ def _run_cell(rid, src, env):
     saved = {k: os.environ.get(k) for k in env}
     try:
         try:
-            os.environ.update(env)
+            if env:
+                os.environ.update(env)
             _busy = True
             _exec_cell(src, "<cell-%d>" % _count)
             _show_figures()
@@ -385,13 +409,30 @@ def _check(req):
     return None
 
 
+_scan = json.scanner.make_scanner(json.JSONDecoder())
+
+
+def _parse(line):
+    """json.loads of one request line, minus its two regular-expression
+    passes for surrounding whitespace (the manager sends compact JSON);
+    anything unusual goes to json.loads for its usual result or error."""
+    s = line.decode("utf-8", "surrogatepass")
+    try:
+        obj, end = _scan(s, 0)
+    except StopIteration:
+        return json.loads(s)
+    if s[end:].strip():
+        return json.loads(s)
+    return obj
+
+
 def _main():
     _emit({"type": "ready", "language": "python", "pid": os.getpid()})
     for line in _REQ:
         if not line.strip():
             continue
         try:
-            req = json.loads(line)
+            req = _parse(line)
             if not isinstance(req, dict) or type(req.get("id")) is not int:
                 raise ValueError("id must be an integer")
         except ValueError as e:
