@@ -32,6 +32,8 @@
  * a snapshot taken at start and lies on the read-only root like the rest
  * of /etc. */
 #define COPY_MAX 16384
+/* ... as long as the plan stays this small; bigger files are bound. */
+#define COPY_BUDGET (48u << 10)
 
 /* What programs read from /etc when they run: the dynamic loader's
  * cache, name-service switch, TLS roots, time zone, interpreter configs,
@@ -136,7 +138,8 @@ static int add_entry(struct jail_fs_plan *p, const char *path, bool copy_small,
 	}
 	if (S_ISDIR(st.st_mode))
 		return add(p, JAIL_PLAN_BIND_DIR, path, NULL, 0, e) ? 0 : -1;
-	if (copy_small && S_ISREG(st.st_mode) && st.st_size <= COPY_MAX)
+	if (copy_small && S_ISREG(st.st_mode) && st.st_size <= COPY_MAX &&
+	    p->len + (size_t)st.st_size <= COPY_BUDGET)
 		return add_copy(p, path, (size_t)st.st_size, e);
 	return add(p, JAIL_PLAN_BIND_FILE, path, NULL, 0, e) ? 0 : -1;
 }

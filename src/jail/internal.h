@@ -89,7 +89,9 @@ struct jail_plan_rec {
 	uint16_t path_len; /* with the NUL */
 	uint32_t data_len;
 };
-#define JAIL_PLAN_MAX (128u << 10) /* one unix-socket message */
+/* One unix-socket message: well under the default socket buffer
+ * (net.core.wmem_default, 208 KiB). */
+#define JAIL_PLAN_MAX (64u << 10)
 
 struct jail_fs_plan {
 	char *buf;

@@ -28,6 +28,7 @@ static int walk(const struct jail_fs_plan *p, struct rec *out, int max)
 {
 	size_t off = 0;
 	int n = 0;
+	assert_true(p->len > 0 && p->len <= JAIL_PLAN_MAX); /* one message */
 	while (off < p->len) {
 		struct jail_plan_rec r;
 		assert_true(p->len - off >= sizeof(r));
