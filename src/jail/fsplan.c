@@ -179,3 +179,24 @@ void jail_fs_plan_free(struct jail_fs_plan *p)
 	free(p->buf);
 	memset(p, 0, sizeof(*p));
 }
+
+int jail_fs_plan_new(struct jail_fs_plan **out, struct aj_err *e)
+{
+	*out = malloc(sizeof(**out));
+	if (!*out)
+		return aj_err_sys(e, AJ_EINTERNAL, "filesystem plan");
+	if (jail_fs_plan_build(*out, e) < 0) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void jail_fs_plan_delete(struct jail_fs_plan *p)
+{
+	if (!p)
+		return;
+	jail_fs_plan_free(p);
+	free(p);
+}

@@ -62,6 +62,16 @@ int jail_policy_build(enum jail_net net, struct jail_policy **out,
 		      struct aj_err *e);
 void jail_policy_free(struct jail_policy *p);
 
+/* What a sandbox's root mirrors from the host (/usr, the top-level links
+ * into it, a few entries of /etc with the small files' contents), looked
+ * up once and shared by many jails.  Without one, each jail looks it up
+ * while it starts.  A shared plan is a snapshot: rebuild it now and then
+ * to follow changes on the host. */
+struct jail_fs_plan;
+
+int jail_fs_plan_new(struct jail_fs_plan **out, struct aj_err *e);
+void jail_fs_plan_delete(struct jail_fs_plan *p);
+
 struct jail_spec {
 	struct jail_limits limits;
 	const char *workspace;        /* host dir bound rw at /workspace,
@@ -74,6 +84,7 @@ struct jail_spec {
 	const char *cwd;              /* default JAIL_HOME */
 	enum jail_net net;
 	const struct jail_policy *policy; /* NULL: built for this jail */
+	const struct jail_fs_plan *fs_plan; /* NULL: looked up for this jail */
 	const char *name;             /* cgroup leaf name; NULL = generated */
 	bool cpu_usage;               /* where CPU accounting is a cgroup
 					 hierarchy of its own (v1 cpuacct),

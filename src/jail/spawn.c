@@ -553,12 +553,15 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 	}
 	if (rc == 0 && aj_send_msg(sv[0], &step, 1, NULL, 0) < 0)
 		rc = aj_err_sys(e, AJ_EINTERNAL, "release child");
-	if (rc == 0 && jail_fs_plan_build(&plan, e) == 0) {
-		if (aj_send_msg(sv[0], plan.buf, plan.len, NULL, 0) < 0)
-			rc = aj_err_sys(e, AJ_EINTERNAL, "send the filesystem plan");
-		jail_fs_plan_free(&plan);
-	} else if (rc == 0) {
+	const struct jail_fs_plan *shared = spec->fs_plan;
+	if (rc == 0 && !shared && jail_fs_plan_build(&plan, e) < 0)
 		rc = -1;
+	if (rc == 0) {
+		const struct jail_fs_plan *p = shared ? shared : &plan;
+		if (aj_send_msg(sv[0], p->buf, p->len, NULL, 0) < 0)
+			rc = aj_err_sys(e, AJ_EINTERNAL, "send the filesystem plan");
+		if (!shared)
+			jail_fs_plan_free(&plan);
 	}
 	if (rc == 0)
 		rc = jail_cgroup_create(name, &spec->limits, spec->cpu_usage, &out->cg,

@@ -320,6 +320,20 @@ def create_rejects_wrong_types_naming_the_field(ctx):
 
 
 @test
+def sandboxes_see_the_hosts_software_and_config(ctx):
+    # the launcher shares one filesystem plan between the jails it builds:
+    # /usr and the top-level links, small /etc files copied, others bound,
+    # and none of the host's accounts
+    r = sh(ctx, ctx.sb, "readlink /bin; cat /etc/timezone; "
+           "test -s /etc/ld.so.cache && echo cache; "
+           "grep -c . /etc/passwd; python3 -c 'print(6*7)'")
+    with open("/etc/timezone") as f:
+        tz = f.read()
+    want = ("usr/bin\n" if os.path.islink("/bin") else "") + tz + "cache\n3\n42\n"
+    eq(r["stdout"], want, "host software and config in the sandbox")
+
+
+@test
 def timeout_endpoint_extends_lifetime(ctx):
     before = call(ctx, "GET", f"/v1/sandboxes/{ctx.sb}", "a").json["expires_at"]
     r = expect(call(ctx, "POST", f"/v1/sandboxes/{ctx.sb}/timeout", "a",
