@@ -44,6 +44,30 @@ static int walk(const struct jail_fs_plan *p, struct rec *out, int max)
 	return n;
 }
 
+/* One plan for all the tests, walked once (group setup). */
+static struct jail_fs_plan plan;
+static struct rec recs[256];
+static int nrecs;
+
+static int setup(void **state)
+{
+	(void)state;
+	struct aj_err e;
+	if (jail_fs_plan_build(&plan, &e) < 0) {
+		fprintf(stderr, "plan: %s\n", e.msg);
+		return -1;
+	}
+	nrecs = walk(&plan, recs, 256);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	jail_fs_plan_free(&plan);
+	return 0;
+}
+
 static const struct rec *find(const struct rec *v, int n, const char *path)
 {
 	for (int i = 0; i < n; i++)
@@ -55,12 +79,7 @@ static const struct rec *find(const struct rec *v, int n, const char *path)
 static void plan_mirrors_usr_and_top_level_links(void **state)
 {
 	(void)state;
-	struct jail_fs_plan p;
-	struct aj_err e;
-	assert_int_equal(jail_fs_plan_build(&p, &e), 0);
-	struct rec v[256];
-	int n = walk(&p, v, 256);
-	const struct rec *usr = find(v, n, "/usr");
+	const struct rec *usr = find(recs, nrecs, "/usr");
 	assert_non_null(usr);
 	assert_int_equal(usr->kind, JAIL_PLAN_BIND_DIR);
 	struct stat st;
@@ -69,22 +88,16 @@ static void plan_mirrors_usr_and_top_level_links(void **state)
 		ssize_t len = readlink("/bin", target, sizeof(target) - 1);
 		assert_true(len > 0);
 		target[len] = '\0';
-		const struct rec *bin = find(v, n, "/bin");
+		const struct rec *bin = find(recs, nrecs, "/bin");
 		assert_non_null(bin);
 		assert_int_equal(bin->kind, JAIL_PLAN_SYMLINK);
 		assert_string_equal(bin->data, target);
 	}
-	jail_fs_plan_free(&p);
 }
 
 static void plan_takes_only_wanted_etc_entries(void **state)
 {
 	(void)state;
-	struct jail_fs_plan p;
-	struct aj_err e;
-	assert_int_equal(jail_fs_plan_build(&p, &e), 0);
-	struct rec v[256];
-	int n = walk(&p, v, 256);
 	/* accounts, keys and host identity never come from the host */
 	static const char *const never[] = {
 		"/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow",
@@ -92,42 +105,35 @@ static void plan_takes_only_wanted_etc_entries(void **state)
 		"/etc/sudoers", "/etc/resolv.conf",
 	};
 	for (size_t i = 0; i < sizeof(never) / sizeof(*never); i++)
-		assert_null(find(v, n, never[i]));
-	for (int i = 0; i < n; i++)
-		assert_true(strncmp(v[i].path, "/etc/", 5) != 0 ||
-			    strchr(v[i].path + 5, '/') == NULL); /* no deeper paths */
+		assert_null(find(recs, nrecs, never[i]));
+	for (int i = 0; i < nrecs; i++)
+		assert_true(strncmp(recs[i].path, "/etc/", 5) != 0 ||
+			    strchr(recs[i].path + 5, '/') == NULL); /* no deeper paths */
 	/* the loader's cache is there whenever the host has one */
 	if (access("/etc/ld.so.cache", F_OK) == 0)
-		assert_non_null(find(v, n, "/etc/ld.so.cache"));
-	jail_fs_plan_free(&p);
+		assert_non_null(find(recs, nrecs, "/etc/ld.so.cache"));
 }
 
 static void small_files_are_copied_verbatim(void **state)
 {
 	(void)state;
-	struct jail_fs_plan p;
-	struct aj_err e;
-	assert_int_equal(jail_fs_plan_build(&p, &e), 0);
-	struct rec v[256];
-	int n = walk(&p, v, 256);
 	int copies = 0;
-	for (int i = 0; i < n; i++) {
-		if (v[i].kind != JAIL_PLAN_COPY)
+	for (int i = 0; i < nrecs; i++) {
+		if (recs[i].kind != JAIL_PLAN_COPY)
 			continue;
 		copies++;
-		assert_true(v[i].data_len <= 16384);
+		assert_true(recs[i].data_len <= 16384);
 		char buf[16384 + 1];
-		int fd = open(v[i].path, O_RDONLY);
+		int fd = open(recs[i].path, O_RDONLY);
 		assert_true(fd >= 0);
 		ssize_t got = read(fd, buf, sizeof(buf));
 		close(fd);
-		assert_int_equal((size_t)got, v[i].data_len);
-		assert_memory_equal(buf, v[i].data, v[i].data_len);
+		assert_int_equal((size_t)got, recs[i].data_len);
+		assert_memory_equal(buf, recs[i].data, recs[i].data_len);
 	}
 	/* a Debian host has several small wanted files (profile, ...) */
 	if (access("/etc/profile", F_OK) == 0)
 		assert_true(copies > 0);
-	jail_fs_plan_free(&p);
 }
 
 int main(void)
@@ -137,5 +143,5 @@ int main(void)
 		cmocka_unit_test(plan_takes_only_wanted_etc_entries),
 		cmocka_unit_test(small_files_are_copied_verbatim),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
