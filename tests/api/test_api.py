@@ -27,8 +27,9 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import ajserver  # noqa: E402
+from ajserver import descendants  # noqa: E402
 import tap  # noqa: E402
-from tap import check, eq, test  # noqa: E402
+from tap import check, eq, test, until  # noqa: E402
 
 AJ = os.environ.get("AGENTJAIL", "build/agentjail")
 QUOTA = 5
@@ -101,18 +102,6 @@ def expect_err(r, status, code, what=""):
     return r
 
 
-def until(cond, what, timeout=10.0, step=0.05):
-    """Poll cond() until it returns something true; that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(step)
-
-
 def create(ctx, key="a", status=201, **body):
     r = call(ctx, "POST", "/v1/sandboxes", key, body)
     expect(r, status, "create")
@@ -171,24 +160,6 @@ def proc_identity(pid):
             return (pid, f.read().rsplit(")", 1)[1].split()[19])
     except OSError:
         return None
-
-
-def descendants(pid):
-    children = {}
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(p))
-            except (OSError, ValueError, IndexError):
-                pass
-    out, todo = [], [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
-    return out
 
 
 # ---- setup ---------------------------------------------------------------------

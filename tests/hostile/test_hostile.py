@@ -36,7 +36,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tap  # noqa: E402
 from ajserver import Server  # noqa: E402
-from tap import check, eq, test  # noqa: E402
+from tap import check, eq, test, until  # noqa: E402
 
 AJ = os.environ.get("AGENTJAIL", "build/agentjail")
 PROBE = os.environ.get("PROBE", "build/tests/probe")
@@ -134,17 +134,6 @@ def host_pids_with(token):
             except OSError:
                 pass
     return found
-
-
-def until(cond, what, timeout=10.0, step=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
-        time.sleep(step)
 
 
 def supervisor_pid(srv, sid):

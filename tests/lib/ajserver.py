@@ -20,6 +20,25 @@ import time
 AJ = os.environ.get("AGENTJAIL", "build/agentjail")
 
 
+def descendants(pid):
+    """Every process below pid (children, grandchildren...), from /proc."""
+    children = {}
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(p))
+            except (OSError, ValueError, IndexError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
 class Resp:
     def __init__(self, status, headers, body):
         self.status = status

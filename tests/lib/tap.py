@@ -49,3 +49,17 @@ def eq(actual, expected, what=""):
 def check(cond, what):
     if not cond:
         raise AssertionError(what)
+
+
+def until(cond, what, timeout=10.0, step=0.05):
+    """Poll cond() until it returns something true, and return that; fail
+    after timeout seconds saying what was awaited (what may be a function
+    giving the text, for a message that shows the state at the end)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
+        time.sleep(step)

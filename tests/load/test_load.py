@@ -34,8 +34,8 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tap  # noqa: E402
-from ajserver import Server  # noqa: E402
-from tap import check, eq, test  # noqa: E402
+from ajserver import Server, descendants  # noqa: E402
+from tap import check, eq, test, until  # noqa: E402
 
 AJ = os.environ.get("AGENTJAIL", "build/agentjail")
 LOAD_EXECS = int(os.environ.get("LOAD_EXECS", "2000"))
@@ -83,17 +83,6 @@ class Client:
             self.conn = None
 
 
-def until(cond, what, timeout=15.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(step)
-
-
 def rss_kb(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -115,24 +104,6 @@ def audit_verify(state):
     r = subprocess.run([AJ, "audit", "verify", "--state", state],
                        capture_output=True, text=True, timeout=120)
     eq(r.returncode, 0, f"audit verify: {r.stdout}{r.stderr}")
-
-
-def descendants(pid):
-    children = {}
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(p))
-            except (OSError, ValueError, IndexError):
-                pass
-    out, todo = [], [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
-    return out
 
 
 def identity(pid):
@@ -346,7 +317,7 @@ def slow_and_broken_clients_do_not_block_others(ctx):
     def tickers():
         ps = srv.call("GET", f"/v1/sandboxes/{sb}/processes").json["processes"]
         return [p for p in ps if p["running"] and "tick" in p["cmd"]]
-    until(lambda: len(tickers()) == 5, "the five streamed commands running")
+    until(lambda: len(tickers()) == 5, "the five streamed commands running", timeout=15)
     for c in left:
         c.sock.shutdown(socket.SHUT_RDWR)
         c.close()
