@@ -54,20 +54,10 @@ class Ctx:
 
 def call(ctx, method, path, key=None, body=None, raw=None, headers=None,
          timeout=60):
-    conn = http.client.HTTPConnection("127.0.0.1", ctx.srv.port, timeout=timeout)
     h = dict(headers or {})
     if key:
         h["Authorization"] = "Bearer " + ctx.keys.get(key, key)
-    data = raw
-    if body is not None:
-        data = json.dumps(body).encode()
-        h.setdefault("Content-Type", "application/json")
-    try:
-        conn.request(method, path, body=data, headers=h)
-        r = conn.getresponse()
-        return Resp(r.status, r.getheaders(), r.read())
-    finally:
-        conn.close()
+    return ajserver.request(ctx.srv.port, method, path, h, body, raw, timeout)
 
 
 def raw_request(ctx, data, timeout=20):

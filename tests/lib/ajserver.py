@@ -56,6 +56,23 @@ class Resp:
         return f"<{self.status} {self.body[:300]!r}>"
 
 
+def request(port, method, path, headers=None, body=None, raw=None, timeout=60):
+    """One HTTP request to 127.0.0.1:port on a fresh connection; body is
+    sent as JSON, raw as it is."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    h = dict(headers or {})
+    data = raw
+    if body is not None:
+        data = json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    try:
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        return Resp(r.status, r.getheaders(), r.read())
+    finally:
+        conn.close()
+
+
 class Server:
     def __init__(self, workdir, *extra, state=None):
         self.state = state or os.path.join(workdir, "state")
@@ -93,19 +110,9 @@ class Server:
 
     def call(self, method, path, body=None, raw=None, key=None, headers=None,
              timeout=60):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         h = {"Authorization": "Bearer " + (key or self.key)}
         h.update(headers or {})
-        data = raw
-        if body is not None:
-            data = json.dumps(body).encode()
-            h.setdefault("Content-Type", "application/json")
-        try:
-            conn.request(method, path, body=data, headers=h)
-            r = conn.getresponse()
-            return Resp(r.status, r.getheaders(), r.read())
-        finally:
-            conn.close()
+        return request(self.port, method, path, h, body, raw, timeout)
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc.poll() is None:
