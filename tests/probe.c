@@ -361,17 +361,26 @@ static int cmd_vm_read_init(void)
 	return result(NULL, process_vm_readv(1, &local, 1, &remote, 1, 0));
 }
 
+/* An IPv4 socket of type and the address host:port (EINVAL if host is
+ * not a dotted quad); -1 with errno set on failure. */
+static int inet_socket(int type, const char *host, const char *port,
+		       struct sockaddr_in *a)
+{
+	*a = (struct sockaddr_in){ .sin_family = AF_INET,
+				   .sin_port = htons((uint16_t)atoi(port)) };
+	if (inet_pton(AF_INET, host, &a->sin_addr) != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return socket(AF_INET, type, 0);
+}
+
 static int cmd_net_connect(const char *host, const char *port)
 {
-	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a;
+	int s = inet_socket(SOCK_STREAM, host, port, &a);
 	if (s < 0)
 		return result(NULL, -1);
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)atoi(port)) };
-	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
-		errno = EINVAL;
-		return result(NULL, -1);
-	}
 	return result(NULL, connect(s, (struct sockaddr *)&a, sizeof(a)));
 }
 
@@ -597,15 +606,10 @@ static int cmd_netlink_link_down(void)
 
 static int cmd_udp_send(const char *host, const char *port)
 {
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a;
+	int s = inet_socket(SOCK_DGRAM, host, port, &a);
 	if (s < 0)
 		return result(NULL, -1);
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)atoi(port)) };
-	if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
-		errno = EINVAL;
-		return result(NULL, -1);
-	}
 	return result(NULL, sendto(s, "x", 1, 0, (struct sockaddr *)&a, sizeof(a)));
 }
 
