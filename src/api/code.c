@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "api/stream.h"
 
 #define MAX_CELL_TIMEOUT_MS (24LL * 3600 * 1000)
 
@@ -90,25 +91,18 @@ json_t *code_result_json(const struct box_code_result *res, bool with_output)
 	return o;
 }
 
-static bool wants_stream(struct api_req *r, bool *sse)
-{
-	const char *acc = api_header(r, "Accept");
-	*sse = acc && strstr(acc, "text/event-stream");
-	return acc && (*sse || strstr(acc, "application/x-ndjson"));
-}
-
 enum MHD_Result h_code(struct api_req *r)
 {
 	struct code_args a = { 0 };
 	struct box_code_result res;
 	struct aj_err e;
-	bool sse;
 	if (code_args_parse(r, &a, &e) < 0) {
 		code_args_free(&a);
 		return api_reply_err(r, &e);
 	}
-	if (wants_stream(r, &sse))
-		return code_stream(r, &a, sse);
+	enum api_events_format kind = api_events_wanted(r);
+	if (kind != API_EVENTS_NONE)
+		return code_stream(r, &a, kind == API_EVENTS_SSE);
 	int rc = box_code_run(api_mgr(r), api_caller(r), a.sandbox_id, &a.req, NULL,
 			      &res, &e);
 	code_args_free(&a);

@@ -89,12 +89,6 @@ enum MHD_Result code_stream(struct api_req *r, struct code_args *a, bool sse)
 	j->caller = *api_caller(r);
 	j->args = *a;
 	memset(a, 0, sizeof(*a));
-	struct api_stream_spec spec = {
-		.content_type = sse ? "text/event-stream" : "application/x-ndjson",
-		.produce = produce,
-		.on_cancel = cancel,
-		.free_arg = job_free,
-		.arg = j,
-	};
-	return api_stream_run(r, &spec);
+	return api_events_run(r, sse ? API_EVENTS_SSE : API_EVENTS_NDJSON, produce,
+			      cancel, job_free, j);
 }

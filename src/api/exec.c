@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "api/stream.h"
 
 #define MAX_TIMEOUT_MS (100LL * 365 * 86400 * 1000)
 #define MAX_OUTPUT_LIMIT (1LL << 40)
@@ -92,17 +93,6 @@ json_t *exec_result_json(const struct box_exec_result *res, bool with_output)
 	return o;
 }
 
-/* "application/x-ndjson" -> 1, "text/event-stream" -> 2, else 0. */
-static int stream_kind(struct api_req *r)
-{
-	const char *acc = api_header(r, MHD_HTTP_HEADER_ACCEPT);
-	if (!acc)
-		return 0;
-	if (strstr(acc, "application/x-ndjson"))
-		return 1;
-	return strstr(acc, "text/event-stream") ? 2 : 0;
-}
-
 static int fg_started(void *ctx, pid_t pid)
 {
 	running_started(ctx, pid);
@@ -132,9 +122,9 @@ enum MHD_Result h_exec(struct api_req *r)
 		exec_args_free(&a);
 		return api_reply_err(r, &e);
 	}
-	int kind = stream_kind(r);
-	if (kind && !a.req.background)
-		return exec_stream(r, &a, kind == 2);
+	enum api_events_format kind = api_events_wanted(r);
+	if (kind != API_EVENTS_NONE && !a.req.background)
+		return exec_stream(r, &a, kind == API_EVENTS_SSE);
 	int rc = run_plain(r, &a, &res, &e);
 	bool background = a.req.background;
 	exec_args_free(&a);

@@ -250,3 +250,29 @@ enum MHD_Result api_stream_run(struct api_req *r, const struct api_stream_spec *
 		MHD_add_response_header(resp, h[0], h[1]);
 	return api_reply(r, spec->status ? spec->status : MHD_HTTP_OK, resp);
 }
+
+enum api_events_format api_events_wanted(struct api_req *r)
+{
+	const char *acc = api_header(r, MHD_HTTP_HEADER_ACCEPT);
+	if (!acc)
+		return API_EVENTS_NONE;
+	if (strstr(acc, "application/x-ndjson"))
+		return API_EVENTS_NDJSON;
+	return strstr(acc, "text/event-stream") ? API_EVENTS_SSE : API_EVENTS_NONE;
+}
+
+enum MHD_Result api_events_run(struct api_req *r, enum api_events_format kind,
+			       void (*produce)(struct api_stream *s, void *arg),
+			       void (*on_cancel)(void *arg),
+			       void (*free_arg)(void *arg), void *arg)
+{
+	struct api_stream_spec spec = {
+		.content_type = kind == API_EVENTS_SSE ? "text/event-stream"
+						       : "application/x-ndjson",
+		.produce = produce,
+		.on_cancel = on_cancel,
+		.free_arg = free_arg,
+		.arg = arg,
+	};
+	return api_stream_run(r, &spec);
+}

@@ -52,6 +52,17 @@ struct api_stream_spec {
  * spec->arg whatever happens (free_arg is called at the end). */
 enum MHD_Result api_stream_run(struct api_req *r, const struct api_stream_spec *spec);
 
+/* What a request's Accept header asks of a command or a cell: events as
+ * ndjson, as SSE, or neither (one JSON answer at the end). */
+enum api_events_format { API_EVENTS_NONE, API_EVENTS_NDJSON, API_EVENTS_SSE };
+enum api_events_format api_events_wanted(struct api_req *r);
+
+/* api_stream_run for such an event stream, with its content type. */
+enum MHD_Result api_events_run(struct api_req *r, enum api_events_format kind,
+			       void (*produce)(struct api_stream *s, void *arg),
+			       void (*on_cancel)(void *arg),
+			       void (*free_arg)(void *arg), void *arg);
+
 /* Commit to the stream response (idempotent). */
 void api_stream_begin(struct api_stream *s);
 /* Before begin: answer e instead of a stream. */
