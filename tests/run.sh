@@ -3,7 +3,9 @@
 #
 # Every suite speaks TAP on stdout: "ok N - name" / "not ok N - name" at the
 # start of a line.  A suite that exits non-zero without reporting a failure
-# counts as one failure, so a crash can never look green.
+# counts as one failure, so a crash can never look green.  "ok N - name #
+# SKIP reason" (a check this machine cannot run) counts as skipped, never
+# as passed.
 # Environment: BUILD (default build), SUITES (space-separated filter).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -31,7 +33,9 @@ suites() {
 
 passed=0
 failed=0
+skipped=0
 log=$(mktemp)
+skips=$(mktemp)
 for s in $(suites); do
 	kind=${s%%:*}
 	file=${s#*:}
@@ -47,7 +51,9 @@ for s in $(suites); do
 	esac
 	rc=$?
 	cat "$log"
-	p=$(grep -c '^ok ' "$log")
+	grep -i '^ok [^#]*# skip' "$log" | sed "s|^|#   $(basename "$file"): |" >>"$skips"
+	k=$(grep -ci '^ok [^#]*# skip' "$log")
+	p=$(($(grep -c '^ok ' "$log") - k))
 	f=$(grep -c '^not ok ' "$log")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - $file exited with status $rc"
@@ -55,7 +61,13 @@ for s in $(suites); do
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
+	skipped=$((skipped + k))
 done
 rm -f "$log"
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+	echo "# skipped here (what this machine cannot run):"
+	cat "$skips"
+fi
+rm -f "$skips"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

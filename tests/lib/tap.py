@@ -2,7 +2,9 @@
 
 Register tests with @test, call main().  Each test prints "ok N - name" or
 "not ok N - name" followed by the failure indented as TAP diagnostics.
-TEST_FILTER (a substring) selects tests by name.
+A test that cannot run here calls skip("reason"): it is reported as
+"ok N - name # SKIP reason", which the runner counts as skipped, never as
+passed.  TEST_FILTER (a substring) selects tests by name.
 """
 import os
 import sys
@@ -10,6 +12,14 @@ import time
 import traceback
 
 _tests = []
+
+
+class Skip(Exception):
+    """Raised by skip(): the test cannot run on this machine."""
+
+
+def skip(reason):
+    raise Skip(reason)
 
 
 def test(fn):
@@ -30,6 +40,8 @@ def main(setup=None, teardown=None):
                 fn(ctx) if setup else fn()
                 ms = (time.monotonic() - t0) * 1000
                 print(f"ok {n} - {fn.__name__} # {ms:.0f} ms", flush=True)
+            except Skip as why:
+                print(f"ok {n} - {fn.__name__} # SKIP {why}", flush=True)
             except Exception:
                 failed += 1
                 print(f"not ok {n} - {fn.__name__}", flush=True)

@@ -35,7 +35,7 @@ import uuid
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tap  # noqa: E402
 from ajserver import Server, descendants  # noqa: E402
-from tap import check, eq, test, until  # noqa: E402
+from tap import check, eq, skip, test, until  # noqa: E402
 
 AJ = os.environ.get("AGENTJAIL", "build/agentjail")
 LOAD_EXECS = int(os.environ.get("LOAD_EXECS", "2000"))
@@ -437,8 +437,7 @@ def kill_9_under_load_then_restart(ctx):
 @test
 def disk_full_on_the_state_dir(ctx):
     if not IS_ROOT:
-        print("# skipped: mounting a tmpfs needs root")
-        return
+        skip("mounting a tmpfs needs root")
     mnt = os.path.join(ctx.root, "small")
     os.makedirs(mnt)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", mnt], check=True)
