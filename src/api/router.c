@@ -98,6 +98,7 @@ void api_noauth_caller(struct box_caller *c)
 	snprintf(c->key_id, sizeof(c->key_id), "no-auth");
 	snprintf(c->tenant, sizeof(c->tenant), "default");
 	c->role = ROLE_ADMIN;
+	c->keyless = true;
 }
 
 int api_auth_key(struct api_req *r, const char *secret, struct aj_err *e)

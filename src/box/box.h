@@ -61,16 +61,42 @@ struct box_caller {
 	char key_id[KEY_ID_LEN + 1];
 	char tenant[65];
 	enum role role;
+	/* Not a stored API key: the --no-auth caller, the local MCP server.
+	 * Access tokens it obtains are not checked against the key store. */
+	bool keyless;
 };
-/* Authenticate an API key secret (native or E2B form). */
+/* Authenticate an API key secret (native or E2B form).  Reads the key
+ * store every time: a key revoked by any process fails at once. */
 int box_auth(struct box_mgr *m, const char *secret, struct box_caller *out,
 	     struct aj_err *e);
+/* Is the caller's key still active?  Keyless callers always are.  For
+ * holders of a caller copy (sessions) that must notice a revocation. */
+bool box_caller_active(struct box_mgr *m, const struct box_caller *c);
 
-/* Authenticate a per-sandbox access token (E2B's envd or traffic token,
- * handed out at create): the caller becomes the sandbox's owner - its
- * tenant, the creating key, role user.  Constant-time; AJ_EAUTH if the
- * token is wrong, AJ_ENOTFOUND if there is no such running sandbox. */
+/* ---- access tokens ---------------------------------------------------- */
+/* Per-sandbox access tokens (E2B's envd and traffic tokens) stand in for
+ * an API key on the sandbox-scoped routes.  Each is bound to the key that
+ * obtained it: it acts with that key's identity, tenant and role, the
+ * audit log names that key, and it stops working the moment the key is
+ * revoked (checked against the key store on every use).  Only user and
+ * admin keys of the sandbox's own tenant obtain tokens; the same key
+ * always gets the same tokens for a sandbox, and they die with it.
+ * Tokens are derived (HMAC under a per-sandbox random key that never
+ * leaves the manager's memory), never stored. */
 enum box_token { BOX_TOKEN_ENVD, BOX_TOKEN_TRAFFIC };
+#define BOX_TOKEN_SIZE 64 /* "<key id>.<40 hex>" and the NUL fit */
+struct box_tokens {
+	char envd[BOX_TOKEN_SIZE];
+	char traffic[BOX_TOKEN_SIZE];
+};
+/* AJ_EFORBIDDEN for a viewer or a key of another tenant (an admin of
+ * another tenant sees the sandbox but gets no tokens); AJ_ENOTFOUND if
+ * the caller cannot see a running sandbox of that id. */
+int box_token_issue(struct box_mgr *m, const struct box_caller *c,
+		    const char *id, struct box_tokens *out, struct aj_err *e);
+/* The caller a token acts as.  Constant-time; AJ_EAUTH if the token is
+ * wrong or its key was revoked, AJ_ENOTFOUND if there is no such running
+ * sandbox. */
 int box_auth_sandbox(struct box_mgr *m, const char *id, enum box_token kind,
 		     const char *token, struct box_caller *out,
 		     struct aj_err *e);
@@ -110,8 +136,6 @@ struct box_info {
 	size_t nmeta;
 	struct box_kv *env;
 	size_t nenv;
-	char envd_token[48];     /* per-sandbox access tokens (E2B front end) */
-	char traffic_token[48];
 };
 void box_info_free(struct box_info *i);
 void box_infos_free(struct box_info *v, size_t n);

@@ -229,6 +229,8 @@ static void sb_free(struct sandbox *sb)
 		close(sb->root_fd);
 	kv_free(sb->env, sb->nenv);
 	kv_free(sb->metadata, sb->nmeta);
+	free(sb->grants);
+	sodium_memzero(sb->token_key, sizeof(sb->token_key));
 	pthread_mutex_destroy(&sb->lock);
 	free(sb);
 }
@@ -273,8 +275,6 @@ static void info_from_sandbox(struct sandbox *sb, struct box_info *out)
 	out->nmeta = out->metadata ? sb->nmeta : 0;
 	kv_copy(sb->env, sb->nenv, &out->env);
 	out->nenv = out->env ? sb->nenv : 0;
-	memcpy(out->envd_token, sb->envd_token, sizeof(out->envd_token));
-	memcpy(out->traffic_token, sb->traffic_token, sizeof(out->traffic_token));
 }
 
 static char *shape_to_json(const struct box_shape *s, const struct box_kv *env,
@@ -515,8 +515,7 @@ struct sandbox *sb_alloc(struct box_mgr *m, const char *tenant,
 	aj_random_hex(sb->id + 2, 9);
 	snprintf(sb->tenant, sizeof(sb->tenant), "%s", tenant);
 	sb->shape = *shape;
-	aj_random_hex(sb->envd_token, 16);
-	aj_random_hex(sb->traffic_token, 16);
+	aj_random_bytes(sb->token_key, sizeof(sb->token_key));
 	return sb;
 }
 
@@ -628,7 +627,16 @@ static int create_new(struct box_mgr *m, const struct box_caller *c,
 	sb->created_ms = now_ms();
 	pthread_mutex_lock(&sb->lock);
 	sb->expires_ms = sb->created_ms + clamp_timeout(&m->cfg, req->timeout_s) * 1000;
+	/* the creator may have its access tokens (box_token_issue) without
+	 * a record of its own: "sandbox.create" names it */
+	int granted = sb_grant_add(sb, c);
 	pthread_mutex_unlock(&sb->lock);
+	if (granted < 0) {
+		aj_err_set(e, AJ_EINTERNAL, ENOMEM, "out of memory");
+		sb_destroy(m, sb, "create failed");
+		sb_unref(sb);
+		return -1;
+	}
 	if (create_record(m, c, sb, e) < 0) {
 		sb_destroy(m, sb, "create failed");
 		sb_unref(sb);
@@ -1060,6 +1068,19 @@ int box_auth(struct box_mgr *m, const char *secret, struct box_caller *out,
 	return 0;
 }
 
+bool box_caller_active(struct box_mgr *m, const struct box_caller *c)
+{
+	struct key_info k;
+	struct aj_err e;
+	if (c->keyless)
+		return true;
+	/* a store that cannot answer now is asked again next time: only a
+	 * key known to be gone or revoked is inactive */
+	if (store_key_get(m->store, c->key_id, &k, &e) < 0)
+		return e.code != AJ_ENOTFOUND;
+	return k.revoked_ms == 0;
+}
+
 /* ---- keys and audit -------------------------------------------------------- */
 
 int box_key_create(struct box_mgr *m, const struct box_caller *c,
@@ -1106,25 +1127,4 @@ int box_audit_list(struct box_mgr *m, const struct box_caller *c,
 	if (c->role != ROLE_ADMIN)
 		scoped.tenant = c->tenant;
 	return store_audit_list(m->store, &scoped, out, n, e);
-}
-
-int box_auth_sandbox(struct box_mgr *m, const char *id, enum box_token kind,
-		     const char *token, struct box_caller *out,
-		     struct aj_err *e)
-{
-	struct box_caller any = { .role = ROLE_ADMIN };
-	struct sandbox *sb;
-	if (!id || sb_lookup(m, &any, id, &sb, NULL) < 0)
-		return aj_err_set(e, AJ_ENOTFOUND, 0, "sandbox '%.40s' not found", id ? id : "");
-	const char *want = kind == BOX_TOKEN_ENVD ? sb->envd_token : sb->traffic_token;
-	size_t n = strlen(want);
-	int ok = token && strlen(token) == n && aj_ct_equal(token, want, n);
-	if (ok) {
-		memset(out, 0, sizeof(*out));
-		memcpy(out->key_id, sb->key_id, sizeof(out->key_id));
-		memcpy(out->tenant, sb->tenant, sizeof(out->tenant));
-		out->role = ROLE_USER;
-	}
-	sb_unref(sb);
-	return ok ? 0 : aj_err_set(e, AJ_EAUTH, 0, "wrong or missing access token for sandbox '%.40s'", id);
 }

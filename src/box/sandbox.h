@@ -88,8 +88,7 @@ struct sandbox {
 	struct box_kv *metadata;
 	size_t nmeta;
 	int64_t created_ms;
-	char envd_token[48];
-	char traffic_token[48];
+	unsigned char token_key[32]; /* MAC key of its access tokens (tokens.c) */
 	struct launched jail;  /* pid, ctl_fd, host ids */
 	int root_fd;           /* O_PATH of the sandbox's / */
 	unsigned slot;         /* host id slot (has_slot) */
@@ -107,6 +106,14 @@ struct sandbox {
 	uint64_t retained;     /* output bytes kept by listed procs */
 	struct box_ctx *ctxs;  /* code contexts, see contexts.c */
 	bool ctx_warm;         /* pool: a python context was started early */
+	struct sb_grant *grants; /* keys that obtained access tokens */
+	size_t ngrants;
+};
+
+/* A key that obtained access tokens for a sandbox, as it was then; the
+ * store has the last word on every use unless it is keyless. */
+struct sb_grant {
+	struct box_caller who;
 };
 
 struct box_mgr {
@@ -155,6 +162,10 @@ int box_require(const struct box_caller *c, enum role min, struct aj_err *e);
 void box_audit(struct box_mgr *m, const struct box_caller *c,
 	       const char *action, const char *sandbox_id,
 	       const struct aj_err *e, char *detail_json);
+
+/* Record c as the holder of s's access tokens (sb->lock held): 0, 1 if
+ * it is new, -1 out of memory.  (tokens.c) */
+int sb_grant_add(struct sandbox *sb, const struct box_caller *c);
 
 /* procs (exec.c) */
 void proc_ref(struct proc *p);

@@ -68,6 +68,12 @@ int store_key_create(struct store *st, const char *tenant, enum role role,
 int store_key_auth(struct store *st, const char *secret, struct key_info *out,
 		   struct aj_err *e);
 
+/* A key by its id, active or revoked (see revoked_ms).  AJ_ENOTFOUND if
+ * there is no such key.  Reads the database every time, so a revocation
+ * by another process (`agentjail keys revoke`) is seen at once. */
+int store_key_get(struct store *st, const char *id, struct key_info *out,
+		  struct aj_err *e);
+
 /* All keys (active and revoked), newest first; caller frees *out. */
 int store_key_list(struct store *st, struct key_info **out, size_t *n,
 		   struct aj_err *e);

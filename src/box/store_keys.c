@@ -179,6 +179,36 @@ out:
 	return ret;
 }
 
+static const char sql_key_by_id[] =
+	"SELECT id, tenant, role, created_ms, revoked_ms FROM keys WHERE id = ?1";
+
+int store_key_get(struct store *st, const char *id, struct key_info *out,
+		  struct aj_err *e)
+{
+	if (!store_fits(id, KEY_ID_LEN + 1))
+		return aj_err_set(e, AJ_ENOTFOUND, 0, "no such key");
+	store_lock(st);
+	int ret = -1;
+	sqlite3_stmt *s = store_stmt(st, sql_key_by_id, e);
+	if (!s)
+		goto out;
+	int rc = store_bind_text(s, 1, id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		read_key(s, out);
+		ret = 0;
+	} else if (rc == SQLITE_DONE) {
+		aj_err_set(e, AJ_ENOTFOUND, 0, "no such key");
+	} else {
+		store_fail(st, rc, "look up key", e);
+	}
+	store_release(s);
+out:
+	store_unlock(st);
+	return ret;
+}
+
 static const char sql_key_list[] =
 	"SELECT id, tenant, role, created_ms, revoked_ms FROM keys"
 	" ORDER BY created_ms DESC, rowid DESC";

@@ -161,7 +161,7 @@ static int serve(const char *state, int in, int out)
 		return 1;
 	}
 	struct box_caller local = { .key_id = "local", .tenant = "local",
-				    .role = ROLE_ADMIN };
+				    .role = ROLE_ADMIN, .keyless = true };
 	fprintf(stderr, "agentjail mcp: serving on stdio (state %s)\n", state);
 	int rc = mcp_stdio_run(srv, &local, in, out, stop_r);
 	mcp_server_free(srv);

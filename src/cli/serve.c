@@ -201,7 +201,8 @@ static int write_key_file(const char *state, const char *secret)
 /* No key at all (first start): create an admin key of tenant "default". */
 static int bootstrap_key(struct box_mgr *m, const char *state)
 {
-	struct box_caller boot = { .tenant = "default", .role = ROLE_ADMIN };
+	struct box_caller boot = { .tenant = "default", .role = ROLE_ADMIN,
+				   .keyless = true };
 	struct key_info *keys = NULL, k;
 	size_t n = 0;
 	char secret[48];

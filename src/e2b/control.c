@@ -41,8 +41,10 @@ static const char *template_of(const struct box_info *i)
 	return i->template_id[0] ? i->template_id : DEFAULT_TEMPLATE;
 }
 
-/* A list item (ListedSandbox); detail adds what GET /sandboxes/{id} has. */
-static json_t *sandbox_json(const struct box_info *i, bool detail)
+/* A list item (ListedSandbox); detail adds what GET /sandboxes/{id} has,
+ * with the caller's envd token if it may have one (tok not NULL). */
+static json_t *sandbox_json(const struct box_info *i, bool detail,
+			    const struct box_tokens *tok)
 {
 	uint32_t cpus = (i->shape.cpu_millis + 999) / 1000;
 	json_t *o = json_pack("{s:o,s:s,s:s,s:o,s:o,s:s,s:i,s:I,s:I,s:o,s:s}",
@@ -57,20 +59,22 @@ static json_t *sandbox_json(const struct box_info *i, bool detail)
 			      "metadata", kv_object(i->metadata, i->nmeta),
 			      "state", "running");
 	if (o && detail) {
-		json_object_set_new(o, "envdAccessToken", json_string(i->envd_token));
+		if (tok)
+			json_object_set_new(o, "envdAccessToken", json_string(tok->envd));
 		json_object_set_new(o, "domain", json_null());
 		json_object_set_new(o, "allowInternetAccess", json_false());
 	}
 	return o;
 }
 
-/* What create and connect answer: the SDK's handle on the sandbox. */
-static json_t *handle_json(const struct box_info *i)
+/* What create and connect answer: the SDK's handle on the sandbox, with
+ * the caller's own access tokens. */
+static json_t *handle_json(const struct box_info *i, const struct box_tokens *tok)
 {
 	return json_pack("{s:s,s:o,s:s,s:s,s:s,s:s,s:n}", "sandboxID", i->id,
 			 "templateID", api_json_str(template_of(i)), "clientID", CLIENT_ID,
-			 "envdVersion", E2B_ENVD_VERSION, "envdAccessToken", i->envd_token,
-			 "trafficAccessToken", i->traffic_token, "domain");
+			 "envdVersion", E2B_ENVD_VERSION, "envdAccessToken", tok->envd,
+			 "trafficAccessToken", tok->traffic, "domain");
 }
 
 static enum MHD_Result reply_with_header(struct api_req *r, unsigned status, json_t *body,
@@ -168,7 +172,13 @@ enum MHD_Result eh_create(struct api_req *r)
 	json_decref(b);
 	if (rc < 0)
 		return e2b_reply_aj(r, &e);
-	json_t *o = handle_json(&info);
+	struct box_tokens tok;
+	if (box_token_issue(api_mgr(r), &c, info.id, &tok, &e) < 0) {
+		box_destroy(api_mgr(r), &c, info.id, NULL);
+		box_info_free(&info);
+		return e2b_reply_aj(r, &e);
+	}
+	json_t *o = handle_json(&info, &tok);
 	box_info_free(&info);
 	return api_reply_json(r, MHD_HTTP_CREATED, o);
 }
@@ -297,7 +307,7 @@ static enum MHD_Result render_page(struct api_req *r, const struct list_query *q
 				 last->id);
 			break;
 		}
-		json_array_append_new(arr, sandbox_json(&v[i], false));
+		json_array_append_new(arr, sandbox_json(&v[i], false, NULL));
 		taken++;
 	}
 	return reply_with_header(r, MHD_HTTP_OK, arr, "x-next-token", next[0] ? next : NULL);
@@ -326,14 +336,22 @@ enum MHD_Result eh_list(struct api_req *r)
 
 /* ---- one sandbox ------------------------------------------------------------------------ */
 
+/* A viewer, or an admin of another tenant, gets the sandbox without its
+ * envdAccessToken (the SDK's getInfo takes it as optional). */
 enum MHD_Result eh_get(struct api_req *r)
 {
 	struct box_caller c;
 	struct box_info info;
+	struct box_tokens tok;
 	struct aj_err e;
 	if (e2b_auth_key(r, &c, &e) < 0 || get_running(r, &c, &info, &e) < 0)
 		return e2b_reply_aj(r, &e);
-	json_t *o = sandbox_json(&info, true);
+	int rc = box_token_issue(api_mgr(r), &c, info.id, &tok, &e);
+	if (rc < 0 && e.code != AJ_EFORBIDDEN) {
+		box_info_free(&info);
+		return e2b_reply_aj(r, &e);
+	}
+	json_t *o = sandbox_json(&info, true, rc == 0 ? &tok : NULL);
 	box_info_free(&info);
 	return api_reply_json(r, MHD_HTTP_OK, o);
 }
@@ -412,11 +430,15 @@ enum MHD_Result eh_connect(struct api_req *r)
 	struct box_info info;
 	struct aj_err e;
 	int64_t s = 0;
+	struct box_tokens tok;
 	if (e2b_auth_key(r, &c, &e) < 0 || seconds(r, "timeout", &s, &e) < 0 ||
 	    get_running(r, &c, &info, &e) < 0)
 		return e2b_reply_aj(r, &e);
-	int rc = extend(r, &c, &info, s, &e);
-	json_t *o = rc < 0 ? NULL : handle_json(&info);
+	/* connecting is for using the sandbox: 403 for whoever gets no tokens */
+	int rc = box_token_issue(api_mgr(r), &c, info.id, &tok, &e);
+	if (rc == 0)
+		rc = extend(r, &c, &info, s, &e);
+	json_t *o = rc < 0 ? NULL : handle_json(&info, &tok);
 	box_info_free(&info);
 	return rc < 0 ? e2b_reply_aj(r, &e) : api_reply_json(r, MHD_HTTP_OK, o);
 }

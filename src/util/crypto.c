@@ -28,6 +28,24 @@ void aj_random_hex(char *out, size_t nbytes)
 	sodium_memzero(raw, sizeof(raw));
 }
 
+void aj_random_bytes(void *out, size_t n)
+{
+	if (aj_crypto_init() < 0)
+		abort();
+	randombytes_buf(out, n);
+}
+
+void aj_mac_hex(const unsigned char key[AJ_MAC_KEY_LEN], const void *msg,
+		size_t len, char *out, size_t nbytes)
+{
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	if (nbytes > sizeof(mac))
+		nbytes = sizeof(mac);
+	crypto_auth_hmacsha256(mac, msg, len, key);
+	sodium_bin2hex(out, 2 * nbytes + 1, mac, nbytes);
+	sodium_memzero(mac, sizeof(mac));
+}
+
 void aj_sha256_hex(const void *data, size_t len,
 		   char out[AJ_SHA256_HEX_LEN + 1])
 {

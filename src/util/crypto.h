@@ -1,7 +1,7 @@
 /* crypto.h - the few cryptographic helpers agentjail needs, on libsodium:
- * random hex tokens, SHA-256 (one-shot and incremental), constant-time
- * comparison and standard base64 (RFC 4648 section 4, padded: what Proto3
- * JSON and MCP use for bytes). */
+ * random hex tokens, HMAC-SHA-256, SHA-256 (one-shot and incremental),
+ * constant-time comparison and standard base64 (RFC 4648 section 4,
+ * padded: what Proto3 JSON and MCP use for bytes). */
 #ifndef AJ_UTIL_CRYPTO_H
 #define AJ_UTIL_CRYPTO_H
 
@@ -21,6 +21,15 @@ int aj_crypto_init(void);
 
 /* nbytes random bytes as lowercase hex: out must hold 2 * nbytes + 1. */
 void aj_random_hex(char *out, size_t nbytes);
+
+/* n random bytes (for keys that never leave the process). */
+void aj_random_bytes(void *out, size_t n);
+
+#define AJ_MAC_KEY_LEN 32
+/* HMAC-SHA-256 of msg under key, its first nbytes (<= 32) as lowercase
+ * hex: out must hold 2 * nbytes + 1. */
+void aj_mac_hex(const unsigned char key[AJ_MAC_KEY_LEN], const void *msg,
+		size_t len, char *out, size_t nbytes);
 
 /* SHA-256 of data as 64 lowercase hex digits. */
 void aj_sha256_hex(const void *data, size_t len,

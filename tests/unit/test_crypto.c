@@ -54,6 +54,21 @@ static void sha256_incremental(void **state)
 	assert_string_equal(hex, one);
 }
 
+/* RFC 4231 test case 2: a key shorter than the block is zero-padded, so
+ * "Jefe" and "Jefe" + 28 zero bytes are the same HMAC key. */
+static void mac_vector(void **state)
+{
+	(void)state;
+	unsigned char key[AJ_MAC_KEY_LEN] = { 'J', 'e', 'f', 'e' };
+	const char *msg = "what do ya want for nothing?";
+	char hex[65];
+	aj_mac_hex(key, msg, strlen(msg), hex, 32);
+	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c7"
+				 "5a003f089d2739839dec58b964ec3843");
+	aj_mac_hex(key, msg, strlen(msg), hex, 20);
+	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f08");
+}
+
 static void random_hex(void **state)
 {
 	(void)state;
@@ -194,6 +209,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sha256_vectors),
 		cmocka_unit_test(sha256_incremental),
+		cmocka_unit_test(mac_vector),
 		cmocka_unit_test(random_hex),
 		cmocka_unit_test(ct_equal),
 		cmocka_unit_test(base64_vectors),
