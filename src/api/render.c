@@ -10,6 +10,7 @@
 
 #include "api/internal.h"
 #include "util/crypto.h"
+#include "util/json.h"
 
 unsigned api_http_status(enum aj_code code)
 {
@@ -227,41 +228,7 @@ int api_parse_time(const char *s, int64_t *ms)
 
 size_t api_utf8_valid_len(const char *s, size_t n)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = u[i];
-		size_t len;
-		uint32_t cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			len = 2;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			len = 3;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
-			return i;
-		}
-		if (len > n - i)
-			return i;
-		for (size_t k = 1; k < len; k++) {
-			if ((u[i + k] & 0xC0) != 0x80)
-				return i;
-			cp = cp << 6 | (u[i + k] & 0x3F);
-		}
-		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-		    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return i;
-		i += len;
-	}
-	return n;
+	return aj_utf8_valid_len(s, n);
 }
 
 json_t *api_json_str(const char *s)

@@ -580,15 +580,12 @@ static void cell_audit(struct box_mgr *m, const struct box_caller *caller,
 		       struct sandbox *sb, struct box_ctx *x,
 		       const struct box_code_result *r, const struct aj_err *e)
 {
-	json_t *d = json_pack("{s:s,s:s,s:i,s:I,s:b,s:s?}", "context_id", x->id,
+	json_t *d = json_pack("{s:s,s:s,s:i,s:I,s:b,s:o?}", "context_id", x->id,
 			      "language", box_lang_name(x->lang), "execution_count",
 			      r->execution_count, "wall_ms", (json_int_t)r->wall_ms,
 			      "timed_out", r->timed_out, "error",
-			      r->error ? r->error->name : NULL);
-	char *s = d ? json_dumps(d, JSON_COMPACT) : NULL;
-	json_decref(d);
-	box_audit(m, caller, "sandbox.code", sb->id, e, s);
-	free(s);
+			      r->error ? aj_json_text(r->error->name) : NULL);
+	box_audit(m, caller, "sandbox.code", sb->id, e, d);
 }
 
 int box_code_run(struct box_mgr *m, const struct box_caller *caller,

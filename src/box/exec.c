@@ -743,8 +743,8 @@ static int record_exec(struct box_mgr *m, const struct box_caller *c,
 	 * caller's mistake; one that ran is "ok" whatever its exit status */
 	snprintf(r.outcome, sizeof(r.outcome), "%s",
 		 aj_code_name(res->error ? AJ_EINVAL : AJ_OK));
-	json_t *d = json_pack("{s:s,s:s,s:i}", "exec_id", p->exec_id,
-			      "command", p->cmd, "exit_code", res->exit_code);
+	json_t *d = json_pack("{s:s,s:o,s:i}", "exec_id", p->exec_id,
+			      "command", aj_json_text(p->cmd), "exit_code", res->exit_code);
 	r.detail = json_dumps(d, JSON_COMPACT);
 	json_decref(d);
 	int rc = store_audit_append(m->store, &r, &t, e);
@@ -1047,9 +1047,8 @@ int box_proc_signal(struct box_mgr *m, const struct box_caller *c,
 		sb_kill_group(sb, pid, sig);
 	else
 		rc = aj_err_set(e, AJ_ENOTFOUND, 0, "process %d has already exited", (int)pid);
-	char detail[64];
-	snprintf(detail, sizeof(detail), "{\"pid\":%d,\"signal\":%d}", (int)pid, sig);
-	box_audit(m, c, "process.signal", id, rc ? e : NULL, detail);
+	box_audit(m, c, "process.signal", id, rc ? e : NULL,
+		  json_pack("{s:i,s:i}", "pid", (int)pid, "signal", sig));
 	proc_unref(p);
 	sb_unref(sb);
 	return rc;

@@ -724,9 +724,8 @@ int box_upload_commit(struct box_upload *u, struct box_entry *out,
 	else if (out)
 		rc = stat_path(u->sb, u->path, out, e);
 	creds_leave(&cr);
-	char detail[PATH_MAX + 64];
-	snprintf(detail, sizeof(detail), "{\"bytes\":%llu}", (unsigned long long)u->written);
-	box_audit(u->m, &u->caller, "file.write", u->sb->id, rc ? e : NULL, detail);
+	box_audit(u->m, &u->caller, "file.write", u->sb->id, rc ? e : NULL,
+		  json_pack("{s:I}", "bytes", (json_int_t)u->written));
 	upload_free(u);
 	return rc;
 }

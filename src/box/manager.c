@@ -85,7 +85,7 @@ static bool may_see(const struct box_caller *c, const char *tenant)
 
 void box_audit(struct box_mgr *m, const struct box_caller *c,
 	       const char *action, const char *sandbox_id,
-	       const struct aj_err *e, char *detail_json)
+	       const struct aj_err *e, json_t *detail)
 {
 	struct audit_rec r;
 	memset(&r, 0, sizeof(r));
@@ -95,10 +95,15 @@ void box_audit(struct box_mgr *m, const struct box_caller *c,
 	snprintf(r.action, sizeof(r.action), "%s", action);
 	snprintf(r.sandbox_id, sizeof(r.sandbox_id), "%s", sandbox_id ? sandbox_id : "");
 	snprintf(r.outcome, sizeof(r.outcome), "%s", e ? aj_code_name(e->code) : "ok");
-	r.detail = detail_json;
+	r.detail = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+	json_decref(detail);
 	struct aj_err ae;
+	if (detail && !r.detail)
+		fprintf(stderr, "agentjail: audit detail of %s lost: out of memory\n",
+			action);
 	if (store_audit_append(m->store, &r, NULL, &ae) < 0)
 		fprintf(stderr, "agentjail: audit append failed: %s\n", ae.msg);
+	free(r.detail);
 }
 
 static void hist_add(struct box_histogram *h, double ms)
@@ -680,16 +685,12 @@ int box_create(struct box_mgr *m, const struct box_caller *c,
 		}
 	}
 	int rc = create_new(m, c, req, out, e);
-	char *detail = NULL;
-	if (rc == 0) {
-		json_t *d = json_pack("{s:s,s:I}", "template", out->template_id,
-				      "expires_ms", (json_int_t)out->expires_ms);
-		detail = json_dumps(d, JSON_COMPACT);
-		json_decref(d);
-	}
+	json_t *detail = NULL;
+	if (rc == 0)
+		detail = json_pack("{s:o,s:I}", "template", aj_json_text(out->template_id),
+				   "expires_ms", (json_int_t)out->expires_ms);
 	box_audit(m, c, "sandbox.create", rc == 0 ? out->id : NULL,
 		  rc == 0 ? NULL : e, detail);
-	free(detail);
 	if (key)
 		idem_end(m, c->tenant, key, "create", 201, rc == 0 ? out->id : NULL);
 	return rc;
@@ -950,7 +951,7 @@ static void end_previous_run(struct box_mgr *m)
 			store_sandbox_end(m->store, rows[i].id, now_ms(),
 					  "server restarted", NULL);
 			box_audit(m, NULL, "sandbox.terminate", rows[i].id, NULL,
-				  "{\"reason\":\"server restarted\"}");
+				  json_pack("{s:s}", "reason", "server restarted"));
 			sandbox_row_free(&rows[i]);
 		}
 		free(rows);
@@ -1090,9 +1091,8 @@ int box_key_create(struct box_mgr *m, const struct box_caller *c,
 	int rc = box_require(c, ROLE_ADMIN, e);
 	if (rc == 0)
 		rc = store_key_create(m->store, tenant, role, secret_out, out, e);
-	char detail[160];
-	snprintf(detail, sizeof(detail), "{\"key_id\":\"%s\",\"role\":\"%s\"}",
-		 rc == 0 ? out->id : "", role_name(role));
+	json_t *detail = json_pack("{s:o,s:s}", "key_id", aj_json_text(rc == 0 ? out->id : ""),
+				   "role", role_name(role));
 	box_audit(m, c, "key.create", NULL, rc ? e : NULL, detail);
 	return rc;
 }
@@ -1113,9 +1113,8 @@ int box_key_revoke(struct box_mgr *m, const struct box_caller *c,
 	int rc = box_require(c, ROLE_ADMIN, e);
 	if (rc == 0)
 		rc = store_key_revoke(m->store, key_id, e);
-	char detail[96];
-	snprintf(detail, sizeof(detail), "{\"key_id\":\"%.40s\"}", key_id);
-	box_audit(m, c, "key.revoke", NULL, rc ? e : NULL, detail);
+	box_audit(m, c, "key.revoke", NULL, rc ? e : NULL,
+		  json_pack("{s:o}", "key_id", aj_json_text(key_id)));
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 
 #include "box/box.h"
 #include "box/launcher.h"
+#include "util/json.h"
 #include "util/buf.h"
 
 struct pump;
@@ -158,10 +159,12 @@ int box_kv_validate(const char *what, const struct box_kv *kv, size_t n,
 		    bool env, struct aj_err *e);
 /* Role check: AJ_EFORBIDDEN if the caller's role is below min. */
 int box_require(const struct box_caller *c, enum role min, struct aj_err *e);
-/* Audit one action (outcome from e, or "ok" when e is NULL). */
+/* Audit one action (outcome from e, or "ok" when e is NULL).  detail (a
+ * JSON object, or NULL) is stolen: details are built with jansson only,
+ * strings from clients with aj_json_text, so no input can add a field. */
 void box_audit(struct box_mgr *m, const struct box_caller *c,
 	       const char *action, const char *sandbox_id,
-	       const struct aj_err *e, char *detail_json);
+	       const struct aj_err *e, json_t *detail);
 
 /* Record c as the holder of s's access tokens (sb->lock held): 0, 1 if
  * it is new, -1 out of memory.  (tokens.c) */

@@ -264,23 +264,6 @@ static int keys_list(const struct opts *o)
 	return rc;
 }
 
-/* The key's details, for the audit record of its revocation. */
-static bool find_key(struct store *st, const char *id, struct key_info *out)
-{
-	struct key_info *keys;
-	size_t n;
-	bool found = false;
-	if (store_key_list(st, &keys, &n, NULL) != 0)
-		return false;
-	for (size_t i = 0; i < n && !found; i++)
-		if (strcmp(keys[i].id, id) == 0) {
-			*out = keys[i];
-			found = true;
-		}
-	free(keys);
-	return found;
-}
-
 static int keys_revoke(const struct opts *o)
 {
 	if (o->nargs != 1)
@@ -298,7 +281,7 @@ static int keys_revoke(const struct opts *o)
 		return 1;
 	}
 	struct key_info k = { 0 };
-	int rc = find_key(st, id, &k) ? audit_key(st, "key.revoke", &k) : -1;
+	int rc = store_key_get(st, id, &k, NULL) == 0 ? audit_key(st, "key.revoke", &k) : -1;
 	store_close(st);
 	printf("revoked %s\n", id);
 	return rc == 0 ? 0 : 1;
