@@ -72,6 +72,10 @@ int box_auth(struct box_mgr *m, const char *secret, struct box_caller *out,
 /* Is the caller's key still active?  Keyless callers always are.  For
  * holders of a caller copy (sessions) that must notice a revocation. */
 bool box_caller_active(struct box_mgr *m, const struct box_caller *c);
+/* How many keys were ever revoked (by this process or any other), or -1
+ * if the store cannot say now: a cheap poll that tells holders of caller
+ * copies when to ask box_caller_active. */
+int64_t box_key_revocations(struct box_mgr *m);
 
 /* ---- access tokens ---------------------------------------------------- */
 /* Per-sandbox access tokens (E2B's envd and traffic tokens) stand in for

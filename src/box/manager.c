@@ -1082,6 +1082,12 @@ bool box_caller_active(struct box_mgr *m, const struct box_caller *c)
 	return k.revoked_ms == 0;
 }
 
+int64_t box_key_revocations(struct box_mgr *m)
+{
+	int64_t n;
+	return store_key_revoked_count(m->store, &n, NULL) == 0 ? n : -1;
+}
+
 /* ---- keys and audit -------------------------------------------------------- */
 
 int box_key_create(struct box_mgr *m, const struct box_caller *c,

@@ -79,6 +79,10 @@ int store_key_list(struct store *st, struct key_info **out, size_t *n,
 		   struct aj_err *e);
 int store_key_revoke(struct store *st, const char *id, struct aj_err *e);
 int store_key_count(struct store *st, int64_t *n, struct aj_err *e);
+/* Revoked keys so far: it only grows (a key is never un-revoked or
+ * deleted), so a change tells a poller that some key was revoked, by any
+ * process. */
+int store_key_revoked_count(struct store *st, int64_t *n, struct aj_err *e);
 
 /* ---- sandboxes ------------------------------------------------------ */
 

@@ -283,16 +283,12 @@ out:
 	return ret;
 }
 
-static const char sql_key_count[] =
-	"SELECT count(*) FROM keys WHERE revoked_ms = 0";
-
-/* Active keys only: a server whose keys were all revoked is as locked
- * out as one that never had any, and may make a new admin key. */
-int store_key_count(struct store *st, int64_t *n, struct aj_err *e)
+static int count_of(struct store *st, const char *sql, int64_t *n,
+		    struct aj_err *e)
 {
 	store_lock(st);
 	int ret = -1;
-	sqlite3_stmt *s = store_stmt(st, sql_key_count, e);
+	sqlite3_stmt *s = store_stmt(st, sql, e);
 	if (s) {
 		int rc = sqlite3_step(s);
 		if (rc == SQLITE_ROW) {
@@ -305,4 +301,22 @@ int store_key_count(struct store *st, int64_t *n, struct aj_err *e)
 	}
 	store_unlock(st);
 	return ret;
+}
+
+static const char sql_key_count[] =
+	"SELECT count(*) FROM keys WHERE revoked_ms = 0";
+
+/* Active keys only: a server whose keys were all revoked is as locked
+ * out as one that never had any, and may make a new admin key. */
+int store_key_count(struct store *st, int64_t *n, struct aj_err *e)
+{
+	return count_of(st, sql_key_count, n, e);
+}
+
+static const char sql_key_revoked_count[] =
+	"SELECT count(*) FROM keys WHERE revoked_ms != 0";
+
+int store_key_revoked_count(struct store *st, int64_t *n, struct aj_err *e)
+{
+	return count_of(st, sql_key_revoked_count, n, e);
 }

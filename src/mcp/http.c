@@ -31,7 +31,7 @@
 #define BODY_MAX (16u << 20)   /* a write_file of a few MiB in base64 fits */
 #define WATCH_MS 250           /* how often a waiting reader checks the client */
 #define KEEPALIVE_MS 15000     /* SSE comment after this much silence */
-#define JANITOR_MS 10000
+#define JANITOR_MS 1000        /* revocations are noticed this fast */
 #define SESSION_ID_BYTES 16    /* 128 random bits, as 32 hex digits */
 
 struct hsess {
@@ -52,6 +52,7 @@ struct mcp_http {
 	struct hsess **v;
 	size_t n;
 	bool stopping;
+	int64_t revocations;           /* box_key_revocations at the last look */
 	pthread_t janitor;
 };
 
@@ -356,11 +357,61 @@ static struct hsess *take_expired(struct mcp_http *h, int64_t now)
 	return NULL;
 }
 
+/* One session whose key was revoked, removed from the table, or NULL.
+ * Lock held on entry and on return, let go while the store is asked. */
+static struct hsess *take_revoked(struct mcp_http *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		struct box_caller c = *mcp_session_caller(h->v[i]->s);
+		struct hsess *x = h->v[i];
+		x->refs++; /* stays in memory while unlocked */
+		pthread_mutex_unlock(&h->lock);
+		bool active = box_caller_active(h->cfg.mgr, &c);
+		pthread_mutex_lock(&h->lock);
+		x->refs--;
+		pthread_cond_broadcast(&h->cond);
+		if (active)
+			continue;
+		for (size_t k = 0; k < h->n; k++)
+			if (h->v[k] == x) {
+				sess_remove_locked(h, x);
+				return x;
+			}
+		/* closed by someone else meanwhile; the table changed: rescan */
+		i = (size_t)-1;
+	}
+	return NULL;
+}
+
+/* Sessions of a key revoked since the last look end at once: their calls
+ * are cancelled (commands killed); their sandboxes run on to expiry.  The
+ * per-request check (every request authenticates) already refuses the
+ * key; this ends what it had in flight.  Lock held. */
+static void close_revoked(struct mcp_http *h)
+{
+	int64_t n = box_key_revocations(h->cfg.mgr);
+	if (n < 0 || n == h->revocations)
+		return;
+	struct hsess *x;
+	while ((x = take_revoked(h))) {
+		fprintf(stderr, "agentjail: MCP session %.8s... ended: its key %s "
+			"was revoked\n", x->id, x->key_id);
+		while (x->refs > 0)
+			pthread_cond_wait(&h->cond, &h->lock);
+		pthread_mutex_unlock(&h->lock);
+		mcp_session_close_revoked(x->s);
+		free(x);
+		pthread_mutex_lock(&h->lock);
+	}
+	h->revocations = n;
+}
+
 static void *janitor_main(void *arg)
 {
 	struct mcp_http *h = arg;
 	pthread_mutex_lock(&h->lock);
 	while (!h->stopping) {
+		close_revoked(h);
 		struct hsess *x = take_expired(h, mono_ms());
 		if (x) {
 			fprintf(stderr, "agentjail: MCP session %.8s... expired\n", x->id);

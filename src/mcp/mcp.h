@@ -58,6 +58,10 @@ struct mcp_session *mcp_session_new(struct mcp_server *srv,
 /* Cancel running calls (their commands are killed), wait for them, destroy
  * the session's sandboxes and free it. */
 void mcp_session_close(struct mcp_session *s);
+/* The same for a session whose API key was revoked, except that its
+ * sandboxes are left running until they expire, as every sandbox of a
+ * revoked key is (the tenant's other keys may still use them). */
+void mcp_session_close_revoked(struct mcp_session *s);
 
 /* Wait up to timeout_ms for the session's running calls to end; true if
  * none is left. */

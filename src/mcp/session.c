@@ -346,12 +346,13 @@ static void cancel_all(struct mcp_session *s)
 }
 
 /* Destroy the sandboxes this session owns: its own and create_sandbox's.
- * Calls still using them then fail fast instead of running on. */
-static void destroy_owned(struct mcp_session *s)
+ * Calls still using them then fail fast instead of running on.  Without
+ * destroy, only forget them (they run on to their expiry). */
+static void destroy_owned(struct mcp_session *s, bool destroy)
 {
 	struct box_mgr *m = s->srv->cfg.mgr;
 	pthread_mutex_lock(&s->sb_lock);
-	if (s->own_id[0])
+	if (s->own_id[0] && destroy)
 		box_destroy(m, &s->caller, s->own_id, NULL);
 	s->own_id[0] = '\0';
 	pthread_mutex_unlock(&s->sb_lock);
@@ -361,28 +362,38 @@ static void destroy_owned(struct mcp_session *s)
 	s->adopted = NULL;
 	s->nadopted = 0;
 	pthread_mutex_unlock(&s->lock);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && destroy; i++)
 		box_destroy(m, &s->caller, list[i], NULL);
 	free(list);
 }
 
-void mcp_session_close(struct mcp_session *s)
+static void session_close(struct mcp_session *s, bool destroy)
 {
 	if (!s)
 		return;
 	unlink_session(s);
 	cancel_all(s);
-	destroy_owned(s);
+	destroy_owned(s, destroy);
 	pthread_mutex_lock(&s->lock);
 	while (s->ncalls > 0)
 		pthread_cond_wait(&s->idle, &s->lock);
 	pthread_mutex_unlock(&s->lock);
 	/* a call that raced the close may have made a sandbox meanwhile */
-	destroy_owned(s);
+	destroy_owned(s, destroy);
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->sb_lock);
 	free(s);
+}
+
+void mcp_session_close(struct mcp_session *s)
+{
+	session_close(s, true);
+}
+
+void mcp_session_close_revoked(struct mcp_session *s)
+{
+	session_close(s, false);
 }
 
 bool mcp_session_wait_idle(struct mcp_session *s, int64_t timeout_ms)
