@@ -1005,6 +1005,309 @@ def audit_records_and_chain(ctx):
     eq(v.returncode, 0, f"audit verify: {v.stdout} {v.stderr}")
 
 
+# ---- access tokens (E2B routes) and revocation ---------------------------------------------
+
+def e2b(ctx, method, path, key, body=None):
+    """A call on the E2B control plane: X-API-KEY in E2B form."""
+    secret = ctx.keys.get(key, key)
+    return ajserver.request(ctx.srv.port, method, path,
+                            {"X-API-KEY": "e2b_" + secret[3:]}, body)
+
+
+def envd(ctx, sid, token, path, body=None, raw=None, headers=None):
+    """A sandbox-scoped call with an envd access token (None: no token)."""
+    h = {"E2b-Sandbox-Id": sid, "Content-Type": "application/json"}
+    if token is not None:
+        h["X-Access-Token"] = token
+    h.update(headers or {})
+    return ajserver.request(ctx.srv.port, "POST", path, h, body, raw)
+
+
+def envd_write(ctx, sid, token, path, data):
+    from urllib.parse import quote
+    return envd(ctx, sid, token, "/files?path=" + quote(path), raw=data,
+                headers={"Content-Type": "application/octet-stream"})
+
+
+def envd_start(ctx, sid, token, cmd):
+    """process.Process/Start (a Connect stream): (status, [(flag, msg)])."""
+    msg = json.dumps({"process": {"cmd": "/bin/sh", "args": ["-c", cmd]}}).encode()
+    r = envd(ctx, sid, token, "/process.Process/Start",
+             raw=b"\0" + len(msg).to_bytes(4, "big") + msg,
+             headers={"Content-Type": "application/connect+json",
+                      "Connect-Protocol-Version": "1"})
+    frames, b = [], r.body
+    while r.status == 200 and b:
+        n = int.from_bytes(b[1:5], "big")
+        frames.append((b[0], json.loads(b[5:5 + n])))
+        b = b[5 + n:]
+    return r.status, frames
+
+
+def started(res):
+    """The process ran: a start event and exit code 0."""
+    status, frames = res
+    ends = [m["event"]["end"] for f, m in frames if f == 0 and "end" in m.get("event", {})]
+    return status == 200 and any("start" in m.get("event", {}) for _, m in frames) and \
+        ends and ends[0].get("exitCode", 0) == 0
+
+
+def refused(res):
+    """Start failed before anything ran: an end-stream frame 'unauthenticated'
+    (a stream's error rides in its end frame) or a 401."""
+    status, frames = res
+    if status == 401:
+        return True
+    return status == 200 and len(frames) == 1 and frames[0][0] == 2 and \
+        frames[0][1].get("error", {}).get("code") == "unauthenticated"
+
+
+def e2b_sandbox(ctx, key="a"):
+    r = e2b(ctx, "POST", "/sandboxes", key, {"templateID": "base"})
+    expect(r, 201, "e2b create")
+    return r.json
+
+
+def new_key(ctx, tenant="a", role="user"):
+    r = expect(call(ctx, "POST", "/v1/keys", "admin", {"tenant": tenant, "role": role}), 201,
+               "key create").json
+    return r["id"], r["secret"]
+
+
+def audit_of(ctx, sid, action):
+    recs = expect(call(ctx, "GET", f"/v1/audit?sandbox={sid}&limit=1000", "admin"),
+                  200).json["records"]
+    return [x for x in recs if x["action"] == action]
+
+
+@test
+def e2b_tokens_only_for_user_keys_of_the_tenant(ctx):
+    sb = e2b_sandbox(ctx)
+    sid = sb["sandboxID"]
+    check(sb["envdAccessToken"] and sb["trafficAccessToken"], f"creator gets tokens: {sb}")
+    mine = expect(e2b(ctx, "GET", f"/sandboxes/{sid}", "a"), 200).json
+    eq(mine.get("envdAccessToken"), sb["envdAccessToken"], "the same key gets the same token")
+    # a viewer of the tenant sees the sandbox, never a token
+    seen = expect(e2b(ctx, "GET", f"/sandboxes/{sid}", "av"), 200, "viewer GET").json
+    eq(seen["sandboxID"], sid, "viewer sees it")
+    check("envdAccessToken" not in seen and "trafficAccessToken" not in seen,
+          f"viewer GET has no token: {seen}")
+    expect(e2b(ctx, "POST", f"/sandboxes/{sid}/connect", "av", {"timeout": 60}), 403,
+           "viewer connect")
+    expect(e2b(ctx, "POST", f"/v2/sandboxes/{sid}/connect", "av", {}), 403, "viewer connect v2")
+    lst = expect(e2b(ctx, "GET", "/v2/sandboxes", "av"), 200).json
+    check(all("envdAccessToken" not in x for x in lst), "no tokens in lists")
+    expect(e2b(ctx, "POST", "/sandboxes", "av", {}), 403, "viewer create")
+    # an admin of another tenant sees it (admins see every tenant), gets no token
+    adm = expect(e2b(ctx, "GET", f"/sandboxes/{sid}", "admin"), 200, "admin GET").json
+    check("envdAccessToken" not in adm, f"admin of another tenant: no token: {adm}")
+    expect(e2b(ctx, "POST", f"/sandboxes/{sid}/connect", "admin", {}), 403, "admin connect")
+    # a user of another tenant does not even see it
+    expect(e2b(ctx, "GET", f"/sandboxes/{sid}", "b"), 404, "other tenant GET")
+    expect(e2b(ctx, "POST", f"/sandboxes/{sid}/connect", "b", {}), 404, "other tenant connect")
+    # what a viewer could try without a token of its own, on every token route
+    vid = [k for k in expect(call(ctx, "GET", "/v1/keys", "admin"), 200).json["keys"]
+           if k["tenant"] == "a" and k["role"] == "viewer"][0]["id"]
+    mac = sb["envdAccessToken"].rsplit(".", 1)[-1]
+    for tok in (None, "", f"{vid}.{mac}", sb["envdAccessToken"][:-1] + "0",
+                sb["trafficAccessToken"], "f" * 32):
+        if tok == sb["envdAccessToken"]:
+            continue
+        check(refused(envd_start(ctx, sid, tok, "echo x > /workspace/viewer")),
+              f"process start with {tok!r}")
+        expect(envd_write(ctx, sid, tok, "/workspace/viewer", b"x"), 401, f"write {tok!r}")
+        expect(envd(ctx, sid, tok, "/process.Process/List", body={}), 401, f"list {tok!r}")
+        if tok == sb["trafficAccessToken"]:
+            continue  # the creator's, where it belongs; as an envd token it failed
+        r = ajserver.request(ctx.srv.port, "POST", "/execute",
+                             {"E2b-Sandbox-Id": sid, "E2B-Traffic-Access-Token": tok or "x",
+                              "Content-Type": "application/json"}, {"code": "1"})
+        expect(r, 401, f"execute with traffic token {tok!r}")
+    # the token of one sandbox does not open another
+    other = e2b_sandbox(ctx)
+    expect(envd_write(ctx, sid, other["envdAccessToken"], "/workspace/x", b"x"), 401, "cross")
+    check(started(envd_start(ctx, sid, sb["envdAccessToken"], "test ! -e /workspace/viewer")),
+          "nothing a refused call tried happened")
+    expect(e2b(ctx, "DELETE", f"/sandboxes/{other['sandboxID']}", "a"), 204)
+    expect(e2b(ctx, "DELETE", f"/sandboxes/{sid}", "a"), 204)
+
+
+def revoked_token_dies(ctx, revoke):
+    """A token obtained by user key U acts as U (audit) and dies the moment
+    U is revoked (revoke(U's id)); the sandbox and other keys' tokens live."""
+    uid, usecret = new_key(ctx)
+    ctx.keys[uid] = usecret
+    sb = e2b_sandbox(ctx)  # made by key "a"
+    sid = sb["sandboxID"]
+    tok = expect(e2b(ctx, "GET", f"/sandboxes/{sid}", uid), 200).json["envdAccessToken"]
+    check(tok != sb["envdAccessToken"], "each key its own token")
+    check(tok.startswith(uid + "."), f"the token names its key: {tok}")
+    traffic = expect(e2b(ctx, "POST", f"/sandboxes/{sid}/connect", uid, {}),
+                     200).json["trafficAccessToken"]
+    expect(envd_write(ctx, sid, tok, "/workspace/by-u", b"u"), 200, "write with U's token")
+    check(started(envd_start(ctx, sid, tok, "true")), "start with U's token")
+    writes = audit_of(ctx, sid, "file.write")
+    eq([w["key_id"] for w in writes], [uid], "the write is recorded under U's key")
+    execs = audit_of(ctx, sid, "sandbox.exec_background") + audit_of(ctx, sid, "sandbox.exec")
+    check(execs and all(x["key_id"] == uid for x in execs), f"exec recorded under U: {execs}")
+    grants = audit_of(ctx, sid, "sandbox.token")
+    eq([g["key_id"] for g in grants], [uid], "U's first token is recorded")
+
+    revoke(uid)
+    # at once: no waiting, the very next request
+    expect(envd_write(ctx, sid, tok, "/workspace/after", b"x"), 401, "write after revoke")
+    check(refused(envd_start(ctx, sid, tok, "echo x > /workspace/after")), "start after revoke")
+    expect(envd(ctx, sid, tok, "/process.Process/List", body={}), 401, "list after revoke")
+    r = ajserver.request(ctx.srv.port, "POST", "/execute",
+                         {"E2b-Sandbox-Id": sid, "E2B-Traffic-Access-Token": traffic,
+                          "Content-Type": "application/json"}, {"code": "1"})
+    expect(r, 401, "interpreter after revoke")
+    expect(e2b(ctx, "GET", f"/sandboxes/{sid}", uid), 401, "the key itself")
+    # the sandbox runs on for the tenant's other keys
+    check(started(envd_start(ctx, sid, sb["envdAccessToken"], "test ! -e /workspace/after")),
+          "creator's token still works; nothing happened after the revocation")
+    eq(expect(call(ctx, "GET", f"/v1/sandboxes/{sid}", "a"), 200).json["state"], "running",
+       "the sandbox keeps running")
+    expect(e2b(ctx, "DELETE", f"/sandboxes/{sid}", "a"), 204)
+
+
+@test
+def revoked_key_tokens_die_rest(ctx):
+    revoked_token_dies(ctx, lambda uid: expect(call(ctx, "DELETE", f"/v1/keys/{uid}", "admin"),
+                                               204, "revoke"))
+
+
+@test
+def revoked_key_tokens_die_cli_while_serving(ctx):
+    def revoke(uid):
+        r = subprocess.run([AJ, "keys", "revoke", uid, "--state", ctx.state],
+                           capture_output=True, text=True, timeout=30)
+        eq(r.returncode, 0, f"keys revoke: {r.stderr}")
+    revoked_token_dies(ctx, revoke)
+
+
+def mcp_post(ctx, key, msg, sid=None, timeout=60):
+    h = {"Authorization": "Bearer " + ctx.keys.get(key, key),
+         "Content-Type": "application/json", "Accept": "application/json",
+         "MCP-Protocol-Version": "2025-11-25"}
+    if sid:
+        h["Mcp-Session-Id"] = sid
+    return ajserver.request(ctx.srv.port, "POST", "/mcp", h, msg, timeout=timeout)
+
+
+def mcp_session(ctx, key):
+    r = mcp_post(ctx, key, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "0"}}})
+    expect(r, 200, "initialize")
+    sid = r.headers["mcp-session-id"]
+    expect(mcp_post(ctx, key, {"jsonrpc": "2.0", "method": "notifications/initialized"}, sid),
+           202, "initialized")
+    return sid
+
+
+def mcp_tool(ctx, key, sid, n, name, args, timeout=60):
+    return mcp_post(ctx, key, {"jsonrpc": "2.0", "id": n, "method": "tools/call",
+                               "params": {"name": name, "arguments": args}}, sid, timeout)
+
+
+def mcp_session_of_a_revoked_key_ends(ctx, revoke):
+    uid, usecret = new_key(ctx)
+    ctx.keys[uid] = usecret
+    sid = mcp_session(ctx, uid)
+    r = expect(mcp_tool(ctx, uid, sid, 2, "run_command", {"command": "echo hi"}), 200).json
+    out = r["result"]["structuredContent"]
+    eq(out["stdout"], "hi\n", f"tool works: {r}")
+    box = out["sandbox_id"]
+    # a call in flight when the key is revoked
+    done = {}
+
+    def long_call():
+        done["r"] = mcp_tool(ctx, uid, sid, 3, "run_command",
+                             {"command": "sleep 300", "timeout_ms": 600000}, timeout=600)
+    t = threading.Thread(target=long_call)
+    t.start()
+    until(lambda: any(p["cmd"].endswith("sleep 300") for p in
+                      call(ctx, "GET", f"/v1/sandboxes/{box}/processes", "a").json["processes"]),
+          "the long command runs")
+    revoke(uid)
+    r = mcp_tool(ctx, uid, sid, 4, "run_command", {"command": "echo again"})
+    expect(r, 401, f"the session's next request ({r.body[:200]!r})")
+    t.join(60)
+    check(not t.is_alive(), "the call in flight ended (its session closed)")
+    until(lambda: not any(p["cmd"].endswith("sleep 300") for p in
+                          call(ctx, "GET", f"/v1/sandboxes/{box}/processes",
+                               "a").json["processes"]),
+          "its command was killed")
+    eq(expect(call(ctx, "GET", f"/v1/sandboxes/{box}", "a"), 200).json["state"], "running",
+       "the session's sandbox keeps running (to its expiry)")
+    destroy(ctx, box)
+
+
+@test
+def revoked_key_mcp_session_ends_rest(ctx):
+    mcp_session_of_a_revoked_key_ends(
+        ctx, lambda uid: expect(call(ctx, "DELETE", f"/v1/keys/{uid}", "admin"), 204))
+
+
+@test
+def revoked_key_mcp_session_ends_cli(ctx):
+    def revoke(uid):
+        r = subprocess.run([AJ, "keys", "revoke", uid, "--state", ctx.state],
+                           capture_output=True, text=True, timeout=30)
+        eq(r.returncode, 0, f"keys revoke: {r.stderr}")
+    mcp_session_of_a_revoked_key_ends(ctx, revoke)
+
+
+@test
+def audit_details_are_json_whatever_the_input(ctx):
+    """Ids from the URL with quotes, backslashes, control characters and
+    bytes that are not UTF-8 land in the hash-chained log as one JSON value
+    each: no caller can add a field to a record."""
+    import sqlite3
+    from urllib.parse import quote
+    crafted = ['x","role":"admin', 'a\\"}, {"b', "tab\there\nnl\x01\x1f", 'back\\slash\\',
+               "\u00e9\u2603", b"bad\xff\xfeutf8".decode("latin-1")]
+    for cid in crafted:
+        raw = cid.encode("latin-1") if "\xff" in cid else cid.encode()
+        r = call(ctx, "DELETE", "/v1/keys/" + quote(raw, safe=""), "admin")
+        expect_err(r, 404, "not_found", f"revoke {cid!r}")
+    # processes: a signal to a pid that is not there, and one that is
+    bg = run(ctx, ctx.sb, status=202, background=True, command="sleep 60")
+    expect(call(ctx, "POST", f"/v1/sandboxes/{ctx.sb}/processes/{bg['pid']}/signal", "a",
+                {"signal": "SIGKILL"}), 204, "signal")
+    # a template id and a command line that are not plain ASCII
+    s = create(ctx, template='t"\\\x07\u00e9')
+    sh(ctx, s["id"], 'echo "\\" \x01 \u00e9" > /dev/null')
+    destroy(ctx, s["id"])
+    db = sqlite3.connect(os.path.join(ctx.state, "agentjail.db"), timeout=10)
+    try:
+        rows = db.execute("SELECT action, detail FROM audit WHERE detail IS NOT NULL"
+                          " ORDER BY seq").fetchall()
+    finally:
+        db.close()
+    details = {}
+    for action, detail in rows:
+        d = json.loads(detail)  # exactly one JSON value, or this raises
+        check(isinstance(d, dict), f"{action}: an object: {detail!r}")
+        details.setdefault(action, []).append(d)
+    want = {cid.encode("latin-1").decode("utf-8", "replace") if "\xff" in cid else cid
+            for cid in crafted}
+    revokes = [d for d in details["key.revoke"] if d.get("key_id") in want]
+    eq(len(revokes), len(crafted), f"one record per crafted id: {details['key.revoke']}")
+    check(all(list(d) == ["key_id"] for d in revokes), f"key_id only: {revokes}")
+    eq({d["key_id"] for d in revokes}, want, "each id exactly as sent")
+    sig = [d for d in details["process.signal"] if d.get("pid") == bg["pid"]]
+    eq(sig, [{"pid": bg["pid"], "signal": 9}], "signal detail")
+    mk = [d for d in details["sandbox.create"] if d["template"].startswith("t")]
+    check(any(d["template"] == 't"\\\x07\u00e9' for d in mk), f"template as given: {mk}")
+    check(any(d["command"] == 'echo "\\" \x01 \u00e9" > /dev/null'
+              for d in details["sandbox.exec"]), "command as given")
+    v = subprocess.run([AJ, "audit", "verify", "--state", ctx.state], capture_output=True,
+                       text=True, timeout=60)
+    eq(v.returncode, 0, f"audit verify: {v.stdout} {v.stderr}")
+
+
 @test
 def metrics_prometheus_text(ctx):
     sh(ctx, ctx.sb, "true")
