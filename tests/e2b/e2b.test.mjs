@@ -8,7 +8,7 @@ import {
   Sandbox, CommandExitError, TimeoutError, SandboxError, FileNotFoundError,
   AuthenticationError, SandboxNotFoundError, NotFoundError,
 } from 'e2b';
-import { startServer, timed } from './lib.mjs';
+import { createKeyWithId, revokeKeyCli, startServer, timed } from './lib.mjs';
 
 let srv;
 let sbx; // shared by most tests; the basic flow has its own
@@ -354,6 +354,60 @@ test('another tenant cannot reach the sandbox; wrong tokens are refused', async 
     await s2.kill();
   }
 });
+
+test('a viewer key gets no access token and cannot run code or write files', async () => {
+  const viewer = createKeyWithId(srv.state, 'acme', 'viewer').key;
+  const info = await Sandbox.getInfo(sbx.sandboxId, { apiKey: viewer });
+  assert.equal(info.sandboxId, sbx.sandboxId);
+  const raw = await fetch(`${srv.url}/sandboxes/${sbx.sandboxId}`, { headers: { 'X-API-KEY': viewer } });
+  assert.equal(raw.status, 200);
+  const body = await raw.json();
+  assert.equal(body.sandboxID, sbx.sandboxId);
+  assert.ok(!('envdAccessToken' in body) && !('trafficAccessToken' in body), JSON.stringify(body));
+  await assert.rejects(Sandbox.connect(sbx.sandboxId, { apiKey: viewer }), /^SandboxError: 403: /);
+  await assert.rejects(CodeSandbox.connect(sbx.sandboxId, { apiKey: viewer }), /403/);
+  await assert.rejects(Sandbox.create({ apiKey: viewer }), /403/);
+  // nor does an admin of another tenant (admins see every tenant's sandboxes)
+  const admin = createKeyWithId(srv.state, 'ops', 'admin').key;
+  const adm = await (await fetch(`${srv.url}/sandboxes/${sbx.sandboxId}`,
+    { headers: { 'X-API-KEY': admin } })).json();
+  assert.ok(!('envdAccessToken' in adm), JSON.stringify(adm));
+  await assert.rejects(Sandbox.connect(sbx.sandboxId, { apiKey: admin }), /403/);
+});
+
+for (const how of ['DELETE /v1/keys', 'agentjail keys revoke']) {
+  test(`a token acts as the key that obtained it and dies when ${how} revokes it`, async () => {
+    const u = createKeyWithId(srv.state, 'acme', 'user');
+    const adminKey = createKeyWithId(srv.state, 'ops', 'admin').native;
+    const mine = await CodeSandbox.connect(sbx.sandboxId, { apiKey: u.key });
+    assert.notEqual(mine.envdAccessToken, sbx.envdAccessToken);
+    await mine.files.write('/workspace/by-u', 'u');
+    assert.equal((await mine.commands.run('cat /workspace/by-u')).stdout, 'u');
+    assert.equal((await mine.runCode('40 + 2')).text, '42');
+    const audit = await (await fetch(`${srv.url}/v1/audit?sandbox=${sbx.sandboxId}&limit=1000`,
+      { headers: { Authorization: `Bearer ${adminKey}` } })).json();
+    const writes = audit.records.filter((x) => x.action === 'file.write');
+    assert.equal(writes.at(-1).key_id, u.id, 'the write is recorded under the key that acted');
+
+    if (how.startsWith('DELETE')) {
+      const r = await fetch(`${srv.url}/v1/keys/${u.id}`,
+        { method: 'DELETE', headers: { Authorization: `Bearer ${adminKey}` } });
+      assert.equal(r.status, 204);
+    } else {
+      revokeKeyCli(srv.state, u.id);
+    }
+    await assert.rejects(mine.commands.run('echo x > /workspace/after-revoke'), AuthenticationError);
+    await assert.rejects(mine.files.write('/workspace/after-revoke', 'x'),
+      (err) => err instanceof AuthenticationError || /401/.test(String(err)));
+    await assert.rejects(mine.runCode('open("/workspace/after-revoke", "w")'),
+      (err) => /401|unauthenticated|revoked/i.test(String(err)));
+    await assert.rejects(Sandbox.connect(sbx.sandboxId, { apiKey: u.key }), AuthenticationError);
+    // the sandbox is the tenant's: it runs on, other keys' tokens work
+    assert.equal(await sbx.isRunning(), true);
+    assert.equal((await sbx.commands.run('ls /workspace/after-revoke 2>&1 || true')).stdout
+      .includes('No such file'), true);
+  });
+}
 
 test('setTimeout and Sandbox.connect', async () => {
   const before = (await sbx.getInfo()).endAt.getTime();

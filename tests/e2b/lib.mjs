@@ -9,13 +9,24 @@ import { join } from 'node:path';
 const AGENTJAIL = process.env.AGENTJAIL;
 if (!AGENTJAIL) throw new Error('AGENTJAIL (the binary) is not set');
 
-// `keys create` prints "secret: aj_<hex>"; E2B clients send e2b_<hex>.
-export function createKey(state, tenant, role = 'user') {
+// `keys create` prints "created key key_<hex>" and "secret: aj_<hex>";
+// E2B clients send e2b_<hex>.  Works while the server runs.
+export function createKeyWithId(state, tenant, role = 'user') {
   const out = execFileSync(AGENTJAIL, ['keys', 'create', '--tenant', tenant,
     '--role', role, '--state', state], { encoding: 'utf8' });
   const m = out.match(/secret: aj_([0-9a-f]+)/);
-  if (!m) throw new Error(`no secret in: ${out}`);
-  return `e2b_${m[1]}`;
+  const id = out.match(/created key (key_[0-9a-f]+)/);
+  if (!m || !id) throw new Error(`no key in: ${out}`);
+  return { id: id[1], key: `e2b_${m[1]}`, native: `aj_${m[1]}` };
+}
+
+export function createKey(state, tenant, role = 'user') {
+  return createKeyWithId(state, tenant, role).key;
+}
+
+// `keys revoke` straight on the store, beside the running server.
+export function revokeKeyCli(state, id) {
+  execFileSync(AGENTJAIL, ['keys', 'revoke', id, '--state', state], { encoding: 'utf8' });
 }
 
 export async function startServer() {
