@@ -1036,7 +1036,8 @@ void box_mgr_close(struct box_mgr *m)
 		if (!sb)
 			break;
 		sb_destroy(m, sb, "server stopped");
-		sb_unref(sb);
+		/* ours, taken above: sb_destroy dropped only the table's */
+		sb_unref(sb); /* NOLINT(clang-analyzer-unix.Malloc) */
 	}
 	pump_stop(m->pump);
 	launcher_stop(m->launcher);
