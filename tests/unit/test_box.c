@@ -212,6 +212,78 @@ static void tenant_isolation(void **state)
 	assert_int_equal(e.code, AJ_EFORBIDDEN);
 }
 
+/* Access tokens: only user/admin keys of the tenant get them; a token is
+ * its key's (identity, role), read from the store on every use: it dies
+ * with the key, and a caller that is not a stored key gets nothing from
+ * its token unless it is keyless. */
+static void access_tokens(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = box_mgr_store(f->m);
+	struct aj_err e;
+	char secret[48];
+	struct key_info k;
+	assert_int_equal(store_key_create(st, "acme", ROLE_USER, secret, &k, &e), 0);
+	struct box_caller u = { .role = ROLE_USER };
+	strcpy(u.key_id, k.id);
+	strcpy(u.tenant, "acme");
+
+	struct box_tokens t, t2;
+	struct box_caller who;
+	assert_int_equal(box_token_issue(f->m, &u, f->id, &t, &e), 0);
+	assert_int_equal(box_token_issue(f->m, &u, f->id, &t2, &e), 0);
+	assert_string_equal(t.envd, t2.envd);
+	assert_string_not_equal(t.envd, t.traffic);
+	assert_int_equal(box_auth_sandbox(f->m, f->id, BOX_TOKEN_ENVD, t.envd, &who, &e), 0);
+	assert_string_equal(who.key_id, k.id);
+	assert_string_equal(who.tenant, "acme");
+	assert_int_equal(who.role, ROLE_USER);
+	assert_int_equal(box_auth_sandbox(f->m, f->id, BOX_TOKEN_TRAFFIC, t.traffic, &who, &e), 0);
+	/* the kinds do not mix; a changed character fails */
+	assert_int_equal(box_auth_sandbox(f->m, f->id, BOX_TOKEN_ENVD, t.traffic, &who, &e), -1);
+	assert_int_equal(e.code, AJ_EAUTH);
+	t2.envd[strlen(t2.envd) - 1] ^= 1;
+	assert_int_equal(box_auth_sandbox(f->m, f->id, BOX_TOKEN_ENVD, t2.envd, &who, &e), -1);
+	assert_int_equal(e.code, AJ_EAUTH);
+	assert_int_equal(box_auth_sandbox(f->m, f->id, BOX_TOKEN_ENVD, NULL, &who, &e), -1);
+	assert_int_equal(e.code, AJ_EAUTH);
+
+	/* who gets none */
+	struct box_caller viewer = u, admin_other = u;
+	viewer.role = ROLE_VIEWER;
+	admin_other.role = ROLE_ADMIN;
+	strcpy(admin_other.tenant, "other");
+	assert_int_equal(box_token_issue(f->m, &viewer, f->id, &t2, &e), -1);
+	assert_int_equal(e.code, AJ_EFORBIDDEN);
+	assert_int_equal(box_token_issue(f->m, &admin_other, f->id, &t2, &e), -1);
+	assert_int_equal(e.code, AJ_EFORBIDDEN);
+	assert_int_equal(box_token_issue(f->m, &f->other, f->id, &t2, &e), -1);
+	assert_int_equal(e.code, AJ_ENOTFOUND);
+
+	/* the fixture's caller is no stored key: its token is refused */
+	assert_int_equal(box_token_issue(f->m, &f->me, f->id, &t2, &e), 0);
+	assert_int_equal(box_auth_sandbox(f->m, f->id, BOX_TOKEN_ENVD, t2.envd, &who, &e), -1);
+	assert_int_equal(e.code, AJ_EAUTH);
+	/* a keyless one (--no-auth) is taken as it was */
+	struct box_caller noauth = { .key_id = "no-auth", .tenant = "acme",
+				     .role = ROLE_ADMIN, .keyless = true };
+	assert_int_equal(box_token_issue(f->m, &noauth, f->id, &t2, &e), 0);
+	assert_int_equal(box_auth_sandbox(f->m, f->id, BOX_TOKEN_ENVD, t2.envd, &who, &e), 0);
+	assert_string_equal(who.key_id, "no-auth");
+	assert_int_equal(who.role, ROLE_ADMIN);
+
+	/* revoked: the token dies at once */
+	int64_t before = box_key_revocations(f->m);
+	assert_true(box_caller_active(f->m, &u));
+	assert_int_equal(store_key_revoke(st, k.id, &e), 0);
+	assert_int_equal(box_key_revocations(f->m), before + 1);
+	assert_false(box_caller_active(f->m, &u));
+	assert_int_equal(box_auth_sandbox(f->m, f->id, BOX_TOKEN_ENVD, t.envd, &who, &e), -1);
+	assert_int_equal(e.code, AJ_EAUTH);
+	assert_int_equal(box_auth_sandbox(f->m, "sbnosuchbox", BOX_TOKEN_ENVD, t.envd, &who, &e), -1);
+	assert_int_equal(e.code, AJ_ENOTFOUND);
+}
+
 static void upload(struct fixture *f, const char *path, const char *data)
 {
 	struct box_upload *u;
@@ -506,6 +578,7 @@ int main(void)
 		cmocka_unit_test(background_process),
 		cmocka_unit_test(follow_cancel),
 		cmocka_unit_test(tenant_isolation),
+		cmocka_unit_test(access_tokens),
 		cmocka_unit_test(files_roundtrip),
 		cmocka_unit_test(files_stay_inside),
 		cmocka_unit_test(disk_quota),
