@@ -1448,6 +1448,13 @@ def no_auth_only_on_loopback_and_loud(ctx):
         eq(r.status, 200, "as an admin")
         r.read()
         conn.close()
+        # E2B: the no-auth caller is no stored key; its tokens still work
+        sb = ajserver.request(srv.port, "POST", "/sandboxes", {"X-API-KEY": "e2b_00"}, {})
+        eq(sb.status, 201, f"e2b create: {sb.body[:200]!r}")
+        h = {"E2b-Sandbox-Id": sb.json["sandboxID"], "X-Access-Token": sb.json["envdAccessToken"],
+             "Content-Type": "application/json"}
+        r = ajserver.request(srv.port, "POST", "/process.Process/List", h, {})
+        eq(r.status, 200, f"envd call with a no-auth token: {r.body[:200]!r}")
     finally:
         eq(srv.stop(), 0, "no-auth server stops cleanly")
 
