@@ -48,6 +48,7 @@
  *                          for LOCK_EX and keep it S seconds
  *   abstract-listen NAME S listen on @NAME for S seconds ("listening")
  *   mkfiles DIR N          create up to N empty files: "created N ERRNO"
+ *   mkdirs DIR N           the same with directories
  *   spin-children N        N processes that spin until killed */
 #include <dirent.h>
 #include <errno.h>
@@ -61,6 +62,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -829,12 +831,18 @@ int main(int argc, char **argv)
 		return cmd_flock(a1, a2 && !strcmp(a2, "hold") && argc > 4 ? argv[4] : NULL);
 	if (!strcmp(c, "abstract-listen") && a1 && a2)
 		return cmd_abstract_listen(a1, a2);
-	if (!strcmp(c, "mkfiles") && a1 && a2) {
+	if ((!strcmp(c, "mkfiles") || !strcmp(c, "mkdirs")) && a1 && a2) {
 		long n = 0, want = atol(a2);
+		bool dirs = !strcmp(c, "mkdirs");
 		char path[4096];
 		errno = 0;
 		for (; n < want; n++) {
 			snprintf(path, sizeof(path), "%s/f%ld", a1, n);
+			if (dirs) {
+				if (mkdir(path, 0755) < 0)
+					break;
+				continue;
+			}
 			int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 			if (fd < 0)
 				break;

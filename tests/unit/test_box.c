@@ -503,14 +503,17 @@ static void kill_all_frees_a_full_sandbox(void **state)
 	assert_int_equal(box_exec(f->m, &f->me, f->id, &fill, NULL, &r, &e), 0);
 	pid_t filler = r.pid;
 	box_exec_result_free(&r);
-	for (int i = 0; i < 500; i++) {
+	/* wait for the condition (a loaded machine forks slowly); the bound
+	 * only keeps a broken build from hanging the suite */
+	bool full = false;
+	for (int i = 0; i < 12000 && !full; i++) {
 		assert_int_equal(box_proc_get(f->m, &f->me, f->id, filler, &pi, &e), 0);
-		bool full = pi.out[0] && strstr(pi.out[0], "full");
+		full = pi.out[0] && strstr(pi.out[0], "full");
 		box_proc_info_free(&pi);
-		if (full)
-			break;
-		usleep(10000);
+		if (!full)
+			usleep(10000);
 	}
+	assert_true(full);
 	struct box_exec probe = { .command = "echo up" };
 	assert_int_equal(box_exec(f->m, &f->me, f->id, &probe, NULL, &r, &e), 0);
 	assert_int_equal(r.exit_code, 126);
@@ -519,7 +522,7 @@ static void kill_all_frees_a_full_sandbox(void **state)
 	box_exec_result_free(&r);
 	assert_int_equal(box_proc_kill_all(f->m, &f->me, f->id, &e), 0);
 	int ok = 0;
-	for (int i = 0; i < 100 && !ok; i++) { /* the kernel reaps them shortly */
+	for (int i = 0; i < 3000 && !ok; i++) { /* the kernel reaps them shortly */
 		assert_int_equal(box_exec(f->m, &f->me, f->id, &probe, NULL, &r, &e), 0);
 		ok = r.exit_code == 0 && strcmp(r.out[0], "up\n") == 0;
 		box_exec_result_free(&r);
