@@ -495,8 +495,18 @@ static void kill_all_frees_a_full_sandbox(void **state)
 	struct fixture *f = *state;
 	/* a background shell forks sleepers until the limit stops it, and
 	 * stays: every pid of the sandbox is taken */
-	struct box_exec fill = { .command = "while sleep 1000 & do :; done 2>/dev/null; echo full; wait",
-				 .background = true, .timeout_ms = -1 };
+	/* (python, not a shell loop: bash gives up, and exits, when a fork
+	 * keeps failing) */
+	struct box_exec fill = {
+		.command = "exec python3 -c 'import os, time\n"
+			   "try:\n"
+			   "    while True:\n"
+			   "        if os.fork() == 0:\n"
+			   "            time.sleep(1000); os._exit(0)\n"
+			   "except OSError:\n"
+			   "    print(\"full\", flush=True)\n"
+			   "time.sleep(1000)'",
+		.background = true, .timeout_ms = -1 };
 	struct box_exec_result r;
 	struct box_proc_info pi;
 	struct aj_err e;
@@ -530,7 +540,7 @@ static void kill_all_frees_a_full_sandbox(void **state)
 			usleep(20000);
 	}
 	assert_true(ok);
-	run_sh(f, "ps -e -o comm= | grep -c sleep", &r);
+	run_sh(f, "ps -e -o comm= | grep -c python3", &r);
 	assert_string_equal(r.out[0], "0\n");
 	box_exec_result_free(&r);
 }
