@@ -5,12 +5,10 @@
 
 #include "util/exec.h"
 
-int aj_exec_path(char *const argv[], char *const env[])
+int aj_exec_path_with(aj_execve_fn fn, char *const argv[], char *const env[])
 {
-	if (strchr(argv[0], '/')) {
-		execve(argv[0], argv, env);
-		return errno;
-	}
+	if (strchr(argv[0], '/'))
+		return fn(argv[0], argv, env);
 	const char *path = "/usr/local/bin:/usr/bin:/bin";
 	for (char *const *e = env; *e; e++)
 		if (strncmp(*e, "PATH=", 5) == 0)
@@ -25,13 +23,24 @@ int aj_exec_path(char *const argv[], char *const env[])
 			memcpy(buf, path, dlen);
 			buf[dlen] = '/';
 			memcpy(buf + dlen + 1, argv[0], alen + 1);
-			execve(buf, argv, env);
-			if (errno == EACCES)
+			int e = fn(buf, argv, env);
+			if (e == EACCES)
 				err = EACCES;
-			else if (errno != ENOENT && errno != ENOTDIR)
-				return errno;
+			else if (e != ENOENT && e != ENOTDIR)
+				return e;
 		}
 		path = *end ? end + 1 : end;
 	}
 	return err;
+}
+
+static int libc_execve(const char *path, char *const argv[], char *const env[])
+{
+	execve(path, argv, env);
+	return errno;
+}
+
+int aj_exec_path(char *const argv[], char *const env[])
+{
+	return aj_exec_path_with(libc_execve, argv, env);
 }

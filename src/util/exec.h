@@ -9,4 +9,13 @@
  * errno to report (EACCES wins over ENOENT, as in a shell). */
 int aj_exec_path(char *const argv[], char *const env[]);
 
+/* The same search with execve done by fn, which returns only on failure,
+ * with the errno (positive) instead of setting errno: for a child that
+ * shares its parent's memory while the parent runs on, and so must not
+ * write the parent's errno (see src/box/supervisor.c).  The search itself
+ * calls only pure string functions. */
+typedef int (*aj_execve_fn)(const char *path, char *const argv[],
+			    char *const env[]);
+int aj_exec_path_with(aj_execve_fn fn, char *const argv[], char *const env[]);
+
 #endif
