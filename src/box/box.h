@@ -259,7 +259,9 @@ int box_proc_signal(struct box_mgr *m, const struct box_caller *c,
 /* SIGKILL every process of the sandbox except its supervisor: background
  * processes, daemons, code-context interpreters (their next cell starts a
  * fresh one).  The way out of a fork bomb's leftovers holding the pids
- * limit. */
+ * limit.  Done from outside the sandbox (the launcher freezes its cgroup
+ * and kills the members): it works when the supervisor does not answer,
+ * and fails (AJ_EUNAVAIL) rather than report a kill that did not happen. */
 int box_proc_kill_all(struct box_mgr *m, const struct box_caller *c,
 		      const char *id, struct aj_err *e);
 int box_proc_write_stdin(struct box_mgr *m, const struct box_caller *c,

@@ -433,7 +433,9 @@ int proc_start(struct sandbox *sb, const struct proc_start *ps,
 	while (p->state == P_STARTING && !sb->dead && mono_ms() < until)
 		cond_wait_until(&p->cond, &sb->lock, until);
 	if (p->state == P_STARTING) {
-		/* never answered: treat as failed, the supervisor is stuck */
+		/* never answered: treat as failed (the supervisor is stuck, or
+		 * the child was stopped before it could exec; should it start
+		 * after all, the pump kills it) */
 		p->state = P_FAILED;
 		p->start_err = ETIMEDOUT;
 	}
@@ -1060,9 +1062,9 @@ int box_proc_kill_all(struct box_mgr *m, const struct box_caller *c,
 	struct sandbox *sb;
 	if (box_require(c, ROLE_USER, e) < 0 || sb_lookup(m, c, id, &sb, e) < 0)
 		return -1;
-	struct sup_signal msg = { .h = { SUP_SIGNAL, sizeof(msg), 0 },
-				  .pid = 0, .sig = SIGKILL, .group = SUP_SIGNAL_ALL };
-	int rc = sb_send(sb, &msg, sizeof(msg), NULL, 0, e);
+	/* From outside: the supervisor is not asked, so a stopped or stuck
+	 * one cannot turn this into a no-op. */
+	int rc = launcher_kill_others(m->launcher, sb->id, e);
 	box_audit(m, c, "process.kill_all", id, rc ? e : NULL, NULL);
 	sb_unref(sb);
 	return rc;

@@ -20,7 +20,7 @@
 #include "box/proto.h"
 #include "util/fdpass.h"
 
-enum l_type { L_SPAWN = 1, L_DESTROY, L_STATS, L_REPLY };
+enum l_type { L_SPAWN = 1, L_DESTROY, L_STATS, L_KILL_OTHERS, L_REPLY };
 
 #define L_NAME_MAX 64
 
@@ -220,6 +220,17 @@ static void do_stats(struct lstate *s, const struct l_req *q, struct l_reply *r)
 		fail_reply(r, &e);
 }
 
+static void do_kill_others(struct lstate *s, const struct l_req *q,
+			   struct l_reply *r)
+{
+	struct aj_err e;
+	struct held *h = find(s, q->name);
+	if (!h)
+		aj_err_set(&e, AJ_ENOTFOUND, 0, "no jail '%.64s'", q->name);
+	if (!h || jail_kill_others(&h->jail, &e) < 0)
+		fail_reply(r, &e);
+}
+
 static void launcher_loop(int sock)
 {
 	struct lstate s = { .sock = sock };
@@ -240,6 +251,7 @@ static void launcher_loop(int sock)
 			case L_SPAWN: do_spawn(&s, &q, &r, &fd); break;
 			case L_DESTROY: do_destroy(&s, &q, &r); break;
 			case L_STATS: do_stats(&s, &q, &r); break;
+			case L_KILL_OTHERS: do_kill_others(&s, &q, &r); break;
 			default:
 				r.code = AJ_EINVAL;
 				strcpy(r.msg, "unknown launcher request");
@@ -417,4 +429,13 @@ int launcher_stats(struct launcher *l, const char *name, struct jail_stats *st,
 		return -1;
 	*st = r.stats;
 	return 0;
+}
+
+int launcher_kill_others(struct launcher *l, const char *name, struct aj_err *e)
+{
+	struct l_req q = { .type = L_KILL_OTHERS };
+	struct l_reply r;
+	if (set_name(&q, name, e) < 0)
+		return -1;
+	return call(l, &q, &r, NULL, e);
 }

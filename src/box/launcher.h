@@ -37,5 +37,8 @@ int launcher_spawn(struct launcher *l, const char *name,
 int launcher_destroy(struct launcher *l, const char *name, struct aj_err *e);
 int launcher_stats(struct launcher *l, const char *name,
 		   struct jail_stats *st, struct aj_err *e);
+/* Kill every process of the jail but its supervisor, from outside (the
+ * supervisor is not asked: see jail_kill_others). */
+int launcher_kill_others(struct launcher *l, const char *name, struct aj_err *e);
 
 #endif

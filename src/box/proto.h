@@ -53,12 +53,9 @@ struct sup_signal {
 	struct sup_hdr h;
 	int32_t pid;
 	int32_t sig;
-	int32_t group; /* non-zero: the process group; SUP_SIGNAL_ALL: every
-			  process of the sandbox but the supervisor (pid 0) */
+	int32_t group; /* non-zero: the process group */
 	int32_t pad;
 };
-
-#define SUP_SIGNAL_ALL 2
 
 struct sup_started {
 	struct sup_hdr h;

@@ -337,10 +337,6 @@ static void handle_signal(struct sup *s, size_t len)
 	struct sup_ack ack = { .h = { SUP_ACK, sizeof(ack), m->h.req_id } };
 	if (len < sizeof(*m) || m->sig < 0 || m->sig >= 65)
 		ack.err = EINVAL;
-	else if (m->group == SUP_SIGNAL_ALL)
-		/* As PID 1, kill(-1) reaches every other process of the
-		 * sandbox (and nothing outside its pid namespace). */
-		ack.err = kill(-1, m->sig) < 0 ? errno : 0;
 	else if (m->pid <= 1)
 		ack.err = EINVAL;
 	else if (kill(m->group ? -m->pid : m->pid, m->sig) < 0)

@@ -28,6 +28,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,12 @@
 
 #include "jail/internal.h"
 
-enum { C_MEMORY, C_PIDS, C_CPU, C_CPUACCT, C_N };
-static const char *const ctrl_name[C_N] = { "memory", "pids", "cpu", "cpuacct" };
+enum { C_MEMORY, C_PIDS, C_CPU, C_CPUACCT, C_FREEZER, C_N };
+static const char *const ctrl_name[C_N] = { "memory", "pids", "cpu", "cpuacct",
+					    "freezer" };
+/* Controllers v2 has no switch for: CPU usage is in cpu.stat there, and
+ * every v2 cgroup can be frozen (cgroup.freeze). */
+#define V2_BUILTIN ((1u << C_CPUACCT) | (1u << C_FREEZER))
 
 #define PARENT_DIR "agentjail"
 
@@ -287,7 +292,7 @@ static int discover(struct layout *lay)
 
 	/* Controllers not found on v1: the v2 hierarchy, if our cgroup there
 	 * has them (cpu.stat carries the usage there, so no cpuacct). */
-	unsigned missing = ((1u << C_N) - 1) & ~assigned & ~(1u << C_CPUACCT);
+	unsigned missing = ((1u << C_N) - 1) & ~assigned & ~V2_BUILTIN;
 	char cgpath[PATH_MAX];
 	if (missing && v2_mnt[0] && own_path(procs, NULL, cgpath, sizeof(cgpath)) == 0) {
 		struct hier *h = &lay->h[lay->n];
@@ -329,7 +334,7 @@ static void warn_ctrls(struct jail_warnings *w, unsigned ctrls,
 {
 	char names[64] = "";
 	for (int c = 0; c < C_N; c++) {
-		if (!(ctrls & (1u << c)) || c == C_CPUACCT)
+		if (!(ctrls & (1u << c)) || (V2_BUILTIN & (1u << c)))
 			continue;
 		if (names[0])
 			strncat(names, "/", sizeof(names) - strlen(names) - 1);
@@ -344,7 +349,7 @@ static int enable_v2(const char *dir, unsigned ctrls)
 {
 	char buf[64] = "";
 	for (int c = 0; c < C_N; c++)
-		if (ctrls & (1u << c) && c != C_CPUACCT) {
+		if (ctrls & (1u << c) && !(V2_BUILTIN & (1u << c))) {
 			strncat(buf, buf[0] ? " +" : "+", sizeof(buf) - strlen(buf) - 1);
 			strncat(buf, ctrl_name[c], sizeof(buf) - strlen(buf) - 1);
 		}
@@ -400,7 +405,7 @@ static int valid_name(const char *name)
 }
 
 int jail_cgroup_create(const char *name, const struct jail_limits *l,
-		       bool cpu_usage, struct jail_cgroup **out,
+		       bool cpu_usage, bool freezer, struct jail_cgroup **out,
 		       struct jail_warnings *w, struct aj_err *e)
 {
 	*out = NULL;
@@ -433,6 +438,9 @@ int jail_cgroup_create(const char *name, const struct jail_limits *l,
 		/* a hierarchy that only accounts CPU: a mkdir, an enter and an
 		 * rmdir for a figure nobody asked for */
 		if (!cpu_usage && src->ctrls == (1u << C_CPUACCT))
+			continue;
+		/* likewise a v1 freezer nobody will use */
+		if (!freezer && src->ctrls == (1u << C_FREEZER))
 			continue;
 		struct hier *h = &cg->h[cg->n];
 		char base[PATH_MAX];
@@ -628,6 +636,88 @@ int jail_cgroup_oom_kills(const struct jail_cgroup *cg, uint64_t *kills)
 	}
 	errno = ENOENT;
 	return -1;
+}
+
+/* ---- freezing and members ---------------------------------------------- */
+
+/* The leaf that can freeze the jail: one on a v1 hierarchy with the
+ * freezer, else the v2 one (every v2 cgroup but the root can freeze). */
+static const struct hier *freezer_leaf(const struct jail_cgroup *cg)
+{
+	for (int i = 0; cg && i < cg->n; i++)
+		if (cg->h[i].version == 1 && (cg->h[i].ctrls & (1u << C_FREEZER)))
+			return &cg->h[i];
+	for (int i = 0; cg && i < cg->n; i++)
+		if (cg->h[i].version == 2)
+			return &cg->h[i];
+	return NULL;
+}
+
+int jail_cgroup_freeze(const struct jail_cgroup *cg, bool freeze)
+{
+	const struct hier *h = freezer_leaf(cg);
+	if (!h) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if (h->version == 1)
+		return write_str(h->dir, "freezer.state", freeze ? "FROZEN" : "THAWED");
+	return write_str(h->dir, "cgroup.freeze", freeze ? "1" : "0");
+}
+
+int jail_cgroup_frozen(const struct jail_cgroup *cg)
+{
+	const struct hier *h = freezer_leaf(cg);
+	char buf[32];
+	uint64_t v;
+	if (!h) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	/* v1 says FREEZING until every member is frozen (reading it is what
+	 * checks); v2 says "frozen 1" in cgroup.events */
+	if (h->version == 1)
+		return read_small(h->dir, "freezer.state", buf, sizeof(buf)) < 0
+			       ? -1 : strncmp(buf, "FROZEN", 6) == 0;
+	return read_key(h->dir, "cgroup.events", "frozen", &v) < 0 ? -1 : v == 1;
+}
+
+int jail_cgroup_procs(const struct jail_cgroup *cg, pid_t **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	const struct hier *h = freezer_leaf(cg);
+	if (!h && cg && cg->n)
+		h = &cg->h[0]; /* every member is in every leaf */
+	if (!h) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/cgroup.procs", h->dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t cap = 0;
+	pid_t *v = NULL;
+	long pid;
+	while (fscanf(f, "%ld", &pid) == 1) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			pid_t *nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				fclose(f);
+				errno = ENOMEM;
+				return -1;
+			}
+			v = nv;
+		}
+		v[(*n)++] = (pid_t)pid;
+	}
+	fclose(f);
+	*out = v;
+	return 0;
 }
 
 /* ---- sweeping ---------------------------------------------------------- */

@@ -123,7 +123,7 @@ int jail_fs_build(const struct jail_spec *spec, const char *plan, size_t plan_le
  * warning; *out is NULL if no hierarchy could be used.  Fails only on
  * invalid input or a name clash. */
 int jail_cgroup_create(const char *name, const struct jail_limits *l,
-		       bool cpu_usage, struct jail_cgroup **out,
+		       bool cpu_usage, bool freezer, struct jail_cgroup **out,
 		       struct jail_warnings *w, struct aj_err *e);
 
 /* parent: the descriptors (one per hierarchy) the child writes itself
@@ -150,6 +150,17 @@ int jail_cgroup_stats(const struct jail_cgroup *cg, struct jail_stats *st,
 
 /* How many processes the OOM killer took (-1: no memory cgroup). */
 int jail_cgroup_oom_kills(const struct jail_cgroup *cg, uint64_t *kills);
+
+/* Freeze (or thaw) every member of the jail: through a v1 freezer leaf
+ * (created only when jail_cgroup_create was asked for one) or the v2
+ * leaf.  -1 with errno EOPNOTSUPP when there is neither. */
+int jail_cgroup_freeze(const struct jail_cgroup *cg, bool freeze);
+
+/* 1 once every member is frozen, 0 while freezing, -1 on error. */
+int jail_cgroup_frozen(const struct jail_cgroup *cg);
+
+/* The host pids of the jail's members (zombies are not), malloc'd. */
+int jail_cgroup_procs(const struct jail_cgroup *cg, pid_t **out, size_t *n);
 
 /* ---- env.c ------------------------------------------------------------- */
 

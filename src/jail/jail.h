@@ -91,6 +91,11 @@ struct jail_spec {
 					 keep one for jail_stats' cpu_usage_ms
 					 (default true; jail_run takes CPU from
 					 rusage and skips it) */
+	bool freezer;                 /* where the freezer is a cgroup hierarchy
+					 of its own (v1), keep one for
+					 jail_kill_others (default true;
+					 jail_run skips it: its PID 1 takes
+					 everything along when it ends) */
 	uid_t host_id;                /* host uid and gid the sandbox user maps
 					 to when we are root; 0 = default
 					 JAIL_DEFAULT_HOST_ID.  Ignored when not
@@ -171,6 +176,13 @@ void jail_kill(struct jail *j);
 /* Kill, reap PID 1 (if it is our child), remove the cgroup.  Safe to call
  * after jail_kill or after PID 1 already died. */
 void jail_destroy(struct jail *j);
+
+/* Kill every process of the jail but PID 1, from outside: PID 1 is not
+ * asked, so it may be stopped, stuck or lying.  The cgroup is frozen while
+ * its members are listed and killed, so nothing forks past the kill (see
+ * kill.c).  Returns 0 once PID 1 is alone, -1 if some could not be killed
+ * (e says why). */
+int jail_kill_others(const struct jail *j, struct aj_err *e);
 
 /* Figures the host can trust, read from the cgroup. */
 struct jail_stats {

@@ -368,6 +368,7 @@ int jail_run(const struct jail_spec *spec, char *const argv[],
 	 * no CPU-accounting cgroup needed. */
 	struct jail_spec own = *spec;
 	own.cpu_usage = false;
+	own.freezer = false;
 	int rc = jail_start(&own, run_init, &ia, sv[1], &j, e);
 	close(sv[1]);
 	sv[1] = -1;

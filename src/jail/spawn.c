@@ -564,7 +564,8 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 			jail_fs_plan_free(&plan);
 	}
 	if (rc == 0)
-		rc = jail_cgroup_create(name, &spec->limits, spec->cpu_usage, &out->cg,
+		rc = jail_cgroup_create(name, &spec->limits, spec->cpu_usage,
+					spec->freezer, &out->cg,
 					&out->warnings, e);
 	if (rc == 0) {
 		int fds[AJ_MAX_PASS_FDS];

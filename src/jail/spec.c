@@ -21,6 +21,7 @@ void jail_spec_init(struct jail_spec *spec)
 	spec->cwd = JAIL_HOME;
 	spec->net = JAIL_NET_NONE;
 	spec->cpu_usage = true;
+	spec->freezer = true;
 }
 
 void jail_warn(struct jail_warnings *w, const char *fmt, ...)
