@@ -10,6 +10,7 @@
 #include "box/sandbox.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,11 +51,15 @@ static struct proc *find_req(struct sandbox *sb, uint64_t req_id)
 	return NULL;
 }
 
-static void on_started(struct sandbox *sb, const struct sup_started *m)
+/* Returns the pid of a command that started after we gave up on it (see
+ * proc_start): nobody follows it, so it must not run. */
+static pid_t on_started(struct sandbox *sb, const struct sup_started *m)
 {
 	struct proc *p = find_req(sb, m->h.req_id);
-	if (!p || p->state != P_STARTING)
-		return;
+	if (!p || p->state == P_FAILED)
+		return m->err == 0 && m->pid > 1 ? m->pid : 0;
+	if (p->state != P_STARTING)
+		return 0;
 	if (m->err == 0 && m->pid > 1) {
 		p->pid = m->pid;
 		p->state = P_RUNNING;
@@ -64,6 +69,7 @@ static void on_started(struct sandbox *sb, const struct sup_started *m)
 		p->ended_mono = mono_ms();
 	}
 	pthread_cond_broadcast(&p->cond);
+	return 0;
 }
 
 static void on_exited(struct sandbox *sb, const struct sup_exited *m)
@@ -124,12 +130,19 @@ static void read_ctl(struct pump *pu, struct reg *r)
 			on_ctl_closed(pu, r);
 			return;
 		}
+		pid_t stray = 0;
 		pthread_mutex_lock(&sb->lock);
 		if (msg.h.type == SUP_STARTED && n == (ssize_t)sizeof(msg.st))
-			on_started(sb, &msg.st);
+			stray = on_started(sb, &msg.st);
 		else if (msg.h.type == SUP_EXITED && n == (ssize_t)sizeof(msg.ex))
 			on_exited(sb, &msg.ex);
 		pthread_mutex_unlock(&sb->lock);
+		if (stray) {
+			/* one try: this thread never waits on a supervisor */
+			struct sup_signal k = { .h = { SUP_SIGNAL, sizeof(k), 0 },
+						.pid = stray, .sig = SIGKILL, .group = 1 };
+			aj_send_msg(sb->jail.ctl_fd, &k, sizeof(k), NULL, 0);
+		}
 	}
 }
 
