@@ -833,6 +833,142 @@ def cross_fork_bomb_in_a_does_not_stall_b(ctx):
     destroy(bomb)
 
 
+# ==== wedging the supervisor =====================================================================
+# API only: `agentjail run` starts its one command before any code of the
+# sandbox runs, and its PID 1 takes everything along when the command ends.
+
+def proc_field(pid, name):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for ln in f:
+                if ln.startswith(name + ":"):
+                    return ln.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def live_pids(sid):
+    """Host pids of the sandbox's processes, zombies left out."""
+    return sorted(p for p in cgroup_pids(sid)
+                  if (proc_field(p, "State") or "Z").split()[0] != "Z")
+
+
+def stopped(sid, sup):
+    """Stopped processes of the sandbox other than its supervisor, as
+    (pid, caught before its exec: still the supervisor's comm)."""
+    def comm(p):
+        try:
+            with open(f"/proc/{p}/comm") as f:
+                return f.read().strip()
+        except OSError:
+            return None
+    own = comm(sup)
+    return [(p, comm(p) == own) for p in live_pids(sid)
+            if p != sup and (proc_field(p, "State") or "").startswith("T")]
+
+
+@test
+def wedge_a_child_stopped_before_its_exec_does_not_block_the_supervisor(ctx):
+    # The sandbox's code stops every new process before it can exec.  PID 1
+    # used to wait for its child's exec (vfork): stopped there, it waited for
+    # ever, every later exec failed after 10 s and signals were never
+    # delivered.  Now only the stopped command waits.
+    sid = create(pids=256)
+    install_probe(sid)
+    sup = supervisor_pid(ctx.srv, sid)
+    base = f"/v1/sandboxes/{sid}"
+    r = ctx.srv.call("POST", f"{base}/exec", body={
+        "cmd": [ctx.probe_path, "stop-starts", "200"], "background": True})
+    eq(r.status, 202, f"attacker: {r.body[:200]!r}")
+    attacker = r.json["pid"]
+    until(lambda: "stopping" in (ctx.srv.call("GET", f"{base}/processes/{attacker}")
+                                 .json.get("stdout") or ""), "the attacker runs")
+    results, threads = [], []
+
+    def fire():
+        t = threading.Thread(target=lambda: results.append(ctx.srv.call(
+            "POST", f"{base}/exec", body={"cmd": ["/bin/true"], "timeout_ms": 60000},
+            timeout=120)), daemon=True)
+        t.start()
+        threads.append(t)
+
+    caught = []
+    try:
+        for _ in range(100):
+            fire()
+            until(lambda: not threads[-1].is_alive() or stopped(sid, sup),
+                  "the exec returns or is stopped", timeout=30)
+            st = stopped(sid, sup)
+            caught = [p for p, before in st if before]
+            if caught:
+                break
+            for p, _ in st:  # stopped just after its exec: not the case
+                os.kill(p, signal.SIGCONT)
+        if not caught:
+            skip("no command was stopped before its exec in 100 tries")
+        # The supervisor still takes requests: the attacker can be
+        # killed, and new commands run.
+        r = ctx.srv.call("POST", f"{base}/processes/{attacker}/signal",
+                         body={"signal": "SIGKILL"})
+        eq(r.status, 204, "kill the attacker")
+        until(lambda: not ctx.srv.call("GET", f"{base}/processes/{attacker}")
+              .json["running"], "the attacker is gone (the supervisor acts)")
+        rec = sh(sid, "echo alive", timeout_ms=20000)
+        eq((rec["stdout"], rec["exit_code"]), ("alive\n", 0), "a new command runs")
+        check(proc_field(caught[0], "State").startswith("T"),
+              "the caught child is still stopped")
+        # Killing every process takes the stopped child and its exec along.
+        eq(ctx.srv.call("DELETE", f"{base}/processes").status, 204, "kill all")
+        until(lambda: live_pids(sid) == [sup],
+              lambda: f"only the supervisor left: {live_pids(sid)} vs {sup}")
+        for t in threads:
+            t.join(30)
+        check(all(r.status == 200 for r in results),
+              f"every exec answered: {[r.status for r in results]}")
+        destroy(sid)
+        until(lambda: not cgroup_pids(sid), "nothing of the sandbox left")
+    finally:
+        for p in live_pids(sid):
+            os.kill(p, signal.SIGKILL)
+
+
+@test
+def wedge_killing_all_and_destroy_work_when_the_supervisor_does_not_answer(ctx):
+    # The supervisor stopped from the host stands for one that does not
+    # answer, whatever the cause: killing every process and destroying the
+    # sandbox are done from outside and must work all the same, fork loop
+    # included (the cgroup is frozen while its members are killed).
+    if not IS_ROOT:
+        skip("stopping the supervisor from the host takes root")
+    sid = create()
+    install_probe(sid)
+    base = f"/v1/sandboxes/{sid}"
+    r = ctx.srv.call("POST", f"{base}/exec", body={
+        "command": "sleep 600 & setsid sleep 700 & "
+                   "while :; do /workspace/.probe sleep 1 & done",
+        "background": True})
+    eq(r.status, 202, f"start: {r.body[:200]!r}")
+    sup = supervisor_pid(ctx.srv, sid)
+    until(lambda: len(live_pids(sid)) >= 6, "the sandbox is busy")
+    os.kill(sup, signal.SIGSTOP)
+    try:
+        until(lambda: (proc_field(sup, "State") or "").startswith("T"),
+              "the supervisor is stopped")
+        eq(ctx.srv.call("DELETE", f"{base}/processes").status, 204, "kill all")
+        until(lambda: live_pids(sid) == [sup],
+              lambda: f"only the supervisor left: {live_pids(sid)} vs {sup}")
+        check(proc_field(sup, "State").startswith("T"),
+              "the supervisor was not needed (still stopped)")
+        destroy(sid)
+        until(lambda: not cgroup_pids(sid), "nothing of the sandbox left")
+    finally:
+        try:
+            os.kill(sup, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+
 # ==== afterwards =================================================================================
 
 @test
