@@ -489,6 +489,11 @@ static void start_error(const struct proc *p, struct box_exec_result *res)
 	else if (err == EAGAIN)
 		snprintf(buf, sizeof(buf), "cannot start the command: the sandbox is at "
 			 "its process limit; end some of its processes, or kill them all");
+	else if (err == ETIMEDOUT)
+		snprintf(buf, sizeof(buf), "cannot start the command: the sandbox does not "
+			 "answer (its supervisor is stuck, or something in the sandbox "
+			 "stopped the command before it could run); kill its processes "
+			 "or destroy it");
 	else
 		snprintf(buf, sizeof(buf), "cannot start the command: %s",
 			 strerror(err));

@@ -952,14 +952,27 @@ def wedge_killing_all_and_destroy_work_when_the_supervisor_does_not_answer(ctx):
     sup = supervisor_pid(ctx.srv, sid)
     until(lambda: len(live_pids(sid)) >= 6, "the sandbox is busy")
     os.kill(sup, signal.SIGSTOP)
+    late = []
     try:
         until(lambda: (proc_field(sup, "State") or "").startswith("T"),
               "the supervisor is stopped")
+        # a command the manager gives up on (no answer in 10 s) ...
+        th = threading.Thread(target=lambda: late.append(sh(sid, "exec sleep 600")),
+                              daemon=True)
+        th.start()
         eq(ctx.srv.call("DELETE", f"{base}/processes").status, 204, "kill all")
         until(lambda: live_pids(sid) == [sup],
               lambda: f"only the supervisor left: {live_pids(sid)} vs {sup}")
         check(proc_field(sup, "State").startswith("T"),
               "the supervisor was not needed (still stopped)")
+        th.join(60)
+        eq((late[0]["exit_code"], "does not answer" in late[0]["error"]), (126, True),
+           f"the start given up: {late}")
+        # ... must not run when the supervisor wakes up and starts it late
+        os.kill(sup, signal.SIGCONT)
+        eq(sh(sid, "echo after")["stdout"], "after\n", "the supervisor answers again")
+        until(lambda: live_pids(sid) == [sup],
+              lambda: f"the late start killed: {live_pids(sid)} vs {sup}")
         destroy(sid)
         until(lambda: not cgroup_pids(sid), "nothing of the sandbox left")
     finally:
