@@ -551,6 +551,45 @@ void box_exec_result_free(struct box_exec_result *r)
 
 /* ---- following ------------------------------------------------------------- */
 
+/* stdin_fd is written and closed only under stdin_lock: a POST .../stdin
+ * or its eof may run beside the exec that feeds the process, and a write
+ * or close through a number another thread closed meanwhile would hit
+ * whatever took that number next (another process's stdin, a client's
+ * socket, the database). */
+static void close_stdin(struct proc *p)
+{
+	pthread_mutex_lock(&p->stdin_lock);
+	if (p->stdin_fd >= 0) {
+		close(p->stdin_fd);
+		p->stdin_fd = -1;
+	}
+	pthread_mutex_unlock(&p->stdin_lock);
+}
+
+/* One non-blocking write of what is left of in (*off bytes are done);
+ * stdin is closed once all is written or the process closed its end.
+ * Returns false when there is no more to do (stdin closed, by us or by
+ * someone else); true to come back, also when another writer holds the
+ * lock: we never wait for one. */
+static bool feed_stdin(struct proc *p, const char *in, size_t inlen, size_t *off)
+{
+	if (pthread_mutex_trylock(&p->stdin_lock) != 0)
+		return true;
+	bool more = p->stdin_fd >= 0;
+	if (more) {
+		ssize_t w = *off < inlen ? write(p->stdin_fd, in + *off, inlen - *off) : 0;
+		if (w > 0)
+			*off += (size_t)w;
+		if (*off >= inlen || (w < 0 && errno != EAGAIN && errno != EINTR)) {
+			close(p->stdin_fd);
+			p->stdin_fd = -1;
+			more = false;
+		}
+	}
+	pthread_mutex_unlock(&p->stdin_lock);
+	return more;
+}
+
 /* Hand new output to the sink and wait until the process is done (or, if
  * it exited, until a child holding its pipes has had EXIT_GRACE_MS).
  * Returns 1 if the sink asked to stop, else 0.  stdin data, if any, is
@@ -561,10 +600,9 @@ static int follow(struct proc *p, const struct box_sink *sink, size_t sent[2],
 	struct sandbox *sb = p->sb;
 	size_t inoff = 0;
 	int stop = 0;
-	if (!in && p->stdin_fd >= 0 && !p->background) {
-		close(p->stdin_fd);
-		p->stdin_fd = -1;
-	}
+	bool feeding = in != NULL;
+	if (!in && !p->background)
+		close_stdin(p);
 	pthread_mutex_lock(&sb->lock);
 	for (;;) {
 		/* Decided before sending: output that arrives while the sink
@@ -597,17 +635,11 @@ static int follow(struct proc *p, const struct box_sink *sink, size_t sent[2],
 		int64_t until = now + 1000;
 		if (p->state == P_EXITED || p->state == P_FAILED)
 			until = p->ended_mono + EXIT_GRACE_MS;
-		if (in && p->stdin_fd >= 0) {
+		if (feeding) {
 			pthread_mutex_unlock(&sb->lock);
-			ssize_t w = inoff < inlen ? write(p->stdin_fd, in + inoff, inlen - inoff) : 0;
-			if (w > 0)
-				inoff += (size_t)w;
-			if (inoff >= inlen || (w < 0 && errno != EAGAIN)) {
-				close(p->stdin_fd);
-				p->stdin_fd = -1;
-			}
+			feeding = feed_stdin(p, in, inlen, &inoff);
 			pthread_mutex_lock(&sb->lock);
-			if (p->stdin_fd >= 0 && until > now + 10)
+			if (feeding && until > now + 10)
 				until = now + 10;
 		}
 		cond_wait_until(&p->cond, &sb->lock, until);
@@ -839,7 +871,8 @@ static int exec_run(struct box_mgr *m, const struct box_caller *c,
 	if (req->background && p->state == P_RUNNING) {
 		memcpy(res->exec_id, p->exec_id, sizeof(res->exec_id));
 		res->pid = p->pid;
-		if (req->stdin_data && p->stdin_fd >= 0) {
+		if (req->stdin_data) {
+			/* these check stdin_fd under its lock */
 			box_proc_write_stdin(m, c, sb->id, p->pid, req->stdin_data,
 					     req->stdin_len, NULL);
 			if (!req->keep_stdin)

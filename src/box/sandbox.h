@@ -69,7 +69,7 @@ struct proc {
 	bool oom_killed;
 	bool oom_checked;
 	int stdin_fd;
-	pthread_mutex_t stdin_lock; /* writers of stdin_fd */
+	pthread_mutex_t stdin_lock; /* held to write, close or clear stdin_fd */
 	uint64_t limit;     /* per stream, retained bytes */
 	struct pstream s[PS_N];
 };

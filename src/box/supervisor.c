@@ -111,11 +111,21 @@ static int remember(struct sup *s, const struct child *k)
  *     system calls (sys6 below) and calls pure string functions only;
  *   - it never returns into our code: it execs or exits.
  * Where we have no raw system calls (sys6 is written for x86-64 and arm64)
- * the child is a plain fork: slower, and the rules then cost nothing. */
+ * the child is a plain fork: slower, and the rules then cost nothing.  So
+ * it is under ThreadSanitizer, whose interceptors (strlen...) keep state
+ * in the calling thread's TLS. */
 
 #define CHILD_STACK (64 * 1024)
 
-#if defined(__x86_64__) || defined(__aarch64__)
+#if defined(__SANITIZE_THREAD__)
+#define AJ_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define AJ_TSAN 1
+#endif
+#endif
+
+#if (defined(__x86_64__) || defined(__aarch64__)) && !defined(AJ_TSAN)
 #define SHARED_SPAWN 1
 /* A system call that touches no memory of ours: -errno on failure. */
 static long sys6(long n, long a, long b, long c, long d, long e, long f)

@@ -530,6 +530,78 @@ def workspace_files_persist_between_execs(ctx):
 # ---- background processes -------------------------------------------------------------------
 
 @test
+def stdin_never_lands_in_another_process(ctx):
+    # A process's stdin is written and closed by the exec that feeds it
+    # (a foreground exec with stdin) and, beside it, by POST .../stdin with
+    # data and eof; meanwhile processes end and new pipes take their
+    # descriptor numbers.  A write or close through a number closed in
+    # between hits whatever took it (another process's stdin, a socket,
+    # the database).  Each command echoes its stdin; nothing addressed to
+    # another may show up in it.
+    sid = create(ctx, pids=256)["id"]
+    ex = f"/v1/sandboxes/{sid}/exec"
+    base = f"/v1/sandboxes/{sid}/processes"
+    feeders, rounds = 4, 15
+    results, problems = [], []
+    done = threading.Event()
+
+    def feeder(k):
+        data = (chr(ord("A") + k) * 63 + "\n") * 2048  # 128 KiB: more than a pipe holds
+        for _ in range(rounds):
+            r = call(ctx, "POST", ex, "a", {"command": "echo me=$$; exec cat",
+                                            "stdin": data, "timeout_ms": 60000}, timeout=120)
+            if r.status != 200:
+                problems.append(f"feeder {k}: {r.status} {r.body[:200]!r}")
+            else:
+                results.append((data, r.json))
+
+    def poker():  # data and eof for every running process, addressed by pid
+        n = 0
+        while not done.is_set():
+            r = call(ctx, "GET", base, "a")
+            if r.status != 200:
+                problems.append(f"list: {r.status}")
+                continue
+            for p in r.json["processes"]:
+                if p["running"]:
+                    n += 1
+                    body = {"data": f"for-pid-{p['pid']}\n"}
+                    if n % 3 == 0:
+                        body["eof"] = True
+                    call(ctx, "POST", f"{base}/{p['pid']}/stdin", "a", body)
+
+    def churn():  # short processes: their pipes come and go
+        while not done.is_set():
+            r = call(ctx, "POST", ex, "a", {"command": "head -c 1 >/dev/null", "stdin": "x"})
+            if r.status != 200:
+                problems.append(f"churn: {r.status} {r.body[:200]!r}")
+
+    threads = [threading.Thread(target=feeder, args=(k,)) for k in range(feeders)]
+    helpers = [threading.Thread(target=f) for f in (poker, poker, churn, churn)]
+    for t in threads + helpers:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    for t in helpers:
+        t.join()
+    eq(problems, [], "every call answered")
+    eq(len(results), feeders * rounds, "every exec ran")
+    for data, rec in results:
+        out = rec["stdout"]
+        me = f"me={rec['pid']}\n"
+        check(out.startswith(me), f"first line {out[:40]!r}, pid {rec['pid']}")
+        # what we sent, with the lines POSTed to this pid anywhere in it (a
+        # write of a line is atomic), cut short if an eof came first
+        rest = out[len(me):].replace(f"for-pid-{rec['pid']}\n", "")
+        foreign = sorted((set(re.findall(r"for-pid-[0-9]+", rest)) |
+                          set(re.findall(r"[A-Z]", rest))) - {data[0]})
+        check(data.startswith(rest), f"pid {rec['pid']} read what was not its own: "
+              f"{foreign[:8]} ({len(rest)} of {len(data)} bytes)")
+    expect(call(ctx, "DELETE", f"/v1/sandboxes/{sid}", "a"), 204, "destroy")
+
+
+@test
 def background_process_stdin_status_and_signal(ctx):
     base = f"/v1/sandboxes/{ctx.sb}/processes"
     r = run(ctx, ctx.sb, status=202, background=True,
