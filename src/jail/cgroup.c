@@ -698,16 +698,22 @@ int jail_cgroup_procs(const struct jail_cgroup *cg, pid_t **out, size_t *n)
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -1;
-	size_t cap = 0;
+	size_t cap = 0, llen = 0;
 	pid_t *v = NULL;
-	long pid;
-	while (fscanf(f, "%ld", &pid) == 1) {
+	char *line = NULL;
+	while (getline(&line, &llen, f) > 0) {
+		char *end;
+		long pid = strtol(line, &end, 10);
+		if (end == line || pid <= 0 || pid > INT_MAX)
+			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 64;
 			pid_t *nv = realloc(v, cap * sizeof(*v));
 			if (!nv) {
 				free(v);
+				free(line);
 				fclose(f);
+				*n = 0;
 				errno = ENOMEM;
 				return -1;
 			}
@@ -715,6 +721,7 @@ int jail_cgroup_procs(const struct jail_cgroup *cg, pid_t **out, size_t *n)
 		}
 		v[(*n)++] = (pid_t)pid;
 	}
+	free(line);
 	fclose(f);
 	*out = v;
 	return 0;
