@@ -539,9 +539,15 @@ void jail_cgroup_close_fds(struct jail_cgroup *cg)
 }
 
 /* SIGKILL every process listed in the leaf (used only if rmdir finds it
- * busy, which the pid namespace should make impossible). */
+ * busy, which the pid namespace should make impossible).  Thawed first: a
+ * v1-frozen task acts on SIGKILL only once thawed (a leaf left frozen by a
+ * launcher that died inside jail_kill_others). */
 static void kill_members(const struct hier *h)
 {
+	if (h->version == 1 && (h->ctrls & (1u << C_FREEZER)))
+		write_str(h->dir, "freezer.state", "THAWED");
+	if (h->version == 2)
+		write_str(h->dir, "cgroup.freeze", "0");
 	if (h->version == 2 && write_str(h->dir, "cgroup.kill", "1") == 0)
 		return;
 	char buf[4096];
