@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -58,7 +59,23 @@ static ino_t pidns_of(pid_t pid)
 	return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
-/* Every process in the pid namespace ns (slow: all of /proc). */
+/* A zombie (dead, not yet reaped: its parent may be a stopped PID 1) or
+ * gone?  cgroup.procs leaves those out; a scan of /proc must too. */
+static bool dead(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return true;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* "pid (comm) S ..." */
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X' || p[2] == '\0';
+}
+
+/* Every live process in the pid namespace ns (slow: all of /proc). */
 static int scan_pidns(ino_t ns, pid_t **out, size_t *n)
 {
 	*out = NULL;
@@ -71,7 +88,7 @@ static int scan_pidns(ino_t ns, pid_t **out, size_t *n)
 	while ((de = readdir(d))) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
-		if (*end || pid <= 0 || pidns_of((pid_t)pid) != ns)
+		if (*end || pid <= 0 || pidns_of((pid_t)pid) != ns || dead((pid_t)pid))
 			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 64;
