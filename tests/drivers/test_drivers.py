@@ -565,8 +565,8 @@ def python_round_trip_is_fast():
         times.append(time.perf_counter() - t0)
     times.sort()
     median = times[len(times) // 2]
+    # a figure to read, not a bound (bench/ measures it against baselines)
     print(f"# python 1+1 round trip median {median * 1e6:.0f} us")
-    check(median < 0.005, f"median round trip {median * 1e3:.2f} ms < 5 ms")
 
 
 # === javascript ==============================================================
