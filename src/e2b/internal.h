@@ -69,6 +69,10 @@ enum MHD_Result cn_reply_stream_error(struct api_req *r, const char *code,
 int cn_body_begin(struct api_req *r, struct aj_err *e);
 int cn_body_chunk(struct api_req *r, const char *data, size_t len,
 		  struct aj_err *e);
+/* The one message of a server-stream request body (one uncompressed
+ * envelope, a JSON object): 0 and *out (a new reference), or -1 with e.
+ * Bytes in, nothing else (tests/fuzz/fuzz_e2b_connect.c). */
+int cn_envelope_message(const char *p, size_t n, json_t **out, struct aj_err *e);
 /* Authenticate an envd RPC and read its message (stream: one envelope).
  * 0, or -1 after answering the error (*rc is what to return). */
 int cn_begin(struct api_req *r, bool stream, struct e2b_who *w, json_t **msg,
