@@ -145,8 +145,9 @@ int cn_end_frame(struct aj_buf *b, const char *code, const char *msg)
 	return frame(b, FLAG_END, o);
 }
 
-/* The one message of a server-stream request body: one uncompressed
- * envelope, its length all the rest of the body, and a JSON object. */
+/* The one message of a server-stream request body: one envelope with no
+ * flag (a client does not compress, and the end-stream flag is the
+ * server's), its length all the rest of the body, and a JSON object. */
 int cn_envelope_message(const char *p, size_t n, json_t **out, struct aj_err *e)
 {
 	const unsigned char *u = (const unsigned char *)p;
@@ -157,6 +158,9 @@ int cn_envelope_message(const char *p, size_t n, json_t **out, struct aj_err *e)
 	size_t len = (size_t)u[1] << 24 | (size_t)u[2] << 16 | (size_t)u[3] << 8 | u[4];
 	if (u[0] & FLAG_COMPRESSED)
 		return aj_err_set(e, AJ_EINVAL, 0, "compressed messages are not supported");
+	if (u[0])
+		return aj_err_set(e, AJ_EINVAL, 0,
+				  "a request envelope has no flags (got 0x%02x)", u[0]);
 	if (len != n - 5)
 		return aj_err_set(e, AJ_EINVAL, 0, "the request must be exactly one message");
 	*out = json_loadb(p + 5, len, JSON_REJECT_DUPLICATES, &je);

@@ -69,8 +69,8 @@ enum MHD_Result cn_reply_stream_error(struct api_req *r, const char *code,
 int cn_body_begin(struct api_req *r, struct aj_err *e);
 int cn_body_chunk(struct api_req *r, const char *data, size_t len,
 		  struct aj_err *e);
-/* The one message of a server-stream request body (one uncompressed
- * envelope, a JSON object): 0 and *out (a new reference), or -1 with e.
+/* The one message of a server-stream request body (one envelope with no
+ * flags, a JSON object): 0 and *out (a new reference), or -1 with e.
  * Bytes in, nothing else (tests/fuzz/fuzz_e2b_connect.c). */
 int cn_envelope_message(const char *p, size_t n, json_t **out, struct aj_err *e);
 /* Authenticate an envd RPC and read its message (stream: one envelope).
