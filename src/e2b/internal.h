@@ -112,6 +112,11 @@ struct mp_parser *mp_new(const char *content_type, const struct mp_callbacks *cb
 int mp_feed(struct mp_parser *p, const char *data, size_t n, struct aj_err *e);
 /* The body is over: -1 unless the closing boundary was seen. */
 int mp_finish(struct mp_parser *p, struct aj_err *e);
+/* The bytes fed and not yet handled: at most MP_MAX_HELD after a feed
+ * that succeeded (a header block of 16 KiB, and its terminator's first
+ * three bytes), whatever the body. */
+#define MP_MAX_HELD ((16u << 10) + 3)
+size_t mp_held(const struct mp_parser *p);
 void mp_free(struct mp_parser *p);
 
 /* ---- entries (envd_fs.c), shared with /files ------------------------------------ */

@@ -303,6 +303,29 @@ test('files: empty, binary, many at once, octet-stream, a few MB', async () => {
   assert.ok(Buffer.from(await sbx.files.read('/workspace/big.bin', { format: 'bytes' })).equals(big));
 });
 
+test('uploads: multipart bodies that would make the server hold bytes are refused', async () => {
+  const B = 'XyZ';
+  const headers = { 'Content-Type': `multipart/form-data; boundary=${B}`, 'E2b-Sandbox-Id': sbx.sandboxId,
+    'E2b-Sandbox-Port': '49983', 'X-Access-Token': sbx.envdAccessToken };
+  const upload = async (name, afterDelim, extraHeaders = '') => {
+    const body = `--${B}${afterDelim}\r\n${extraHeaders}Content-Disposition: form-data; name="file"; ` +
+      `filename="/workspace/${name}"\r\n\r\n${name}\r\n--${B}--\r\n`;
+    const res = await fetch(`${srv.url}/files`, { method: 'POST', headers, body });
+    return [res.status, await res.json()];
+  };
+  const [ok, files] = await upload('padded', ' \t ');
+  assert.equal(ok, 200);
+  assert.equal(files[0].path, '/workspace/padded');
+  const [padded, e1] = await upload('overpadded', ' '.repeat(2048));
+  assert.equal(padded, 400);
+  assert.match(e1.message, /padding over 1024 bytes/);
+  const [long, e2] = await upload('longheaders', '', `X-Pad: ${'h'.repeat(17 << 10)}\r\n`);
+  assert.equal(long, 400);
+  assert.match(e2.message, /headers too long/);
+  for (const name of ['overpadded', 'longheaders'])
+    assert.equal(await sbx.files.exists(`/workspace/${name}`), false, name);
+});
+
 test('files.watchDir reports creates, writes and removes, recursively', async () => {
   await sbx.files.makeDir('/workspace/w');
   const events = [];
