@@ -4,7 +4,9 @@
 # runs each for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME).
 # A new harness needs nothing else: drop fuzz_NAME.c and corpus/fuzz_NAME/
 # here.  `make fuzz FUZZ_SECONDS=600` runs every one of them for 10 min;
-# FUZZ_ONLY="fuzz_a fuzz_b" only those.
+# FUZZ_ONLY="fuzz_a fuzz_b" only those.  The E2B seeds are real SDK
+# traffic: `AJ_E2B_CAPTURE=DIR tests/e2b/run.sh tests/e2b/e2b.test.mjs`
+# saves the bodies the parsers read (tests/e2b/capture.mjs).
 
 FUZZ_BUILD   := build/fuzz
 # (clang, unlike gcc, warns about libseccomp's SCMP_A*_64 initializers)
