@@ -36,7 +36,7 @@ static int on_begin(void *ctx, const char *filename, struct aj_err *e)
 	aj_buf_append(&t->log, "B", 1);
 	if (!filename || !*filename) {
 		t->failed = true;
-		aj_buf_append(&t->log, "-", 2);
+		aj_buf_append(&t->log, "-", 2); /* with its NUL, as a name */
 		return aj_err_set(e, AJ_EINVAL, 0, "a file part needs a filename");
 	}
 	aj_buf_append(&t->log, filename, strlen(filename) + 1);
@@ -109,9 +109,10 @@ static void run(const char *ct, const char *body, size_t len,
 	}
 	if (rc < 0 && !e.msg[0])
 		abort();
-	if (t.open)
-		/* the data a part got before the body broke off */
-		aj_buf_append(&t.log, "P", 1), aj_buf_append(&t.log, t.part.data, t.part.len);
+	if (t.open) { /* the data a part got before the body broke off */
+		aj_buf_append(&t.log, "P", 1);
+		aj_buf_append(&t.log, t.part.data, t.part.len);
+	}
 	aj_buf_append(&t.log, "R", 1);
 	aj_buf_append(&t.log, &rc, sizeof(rc));
 	aj_buf_append(&t.log, e.msg, strlen(e.msg));
