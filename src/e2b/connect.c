@@ -145,20 +145,32 @@ int cn_end_frame(struct aj_buf *b, const char *code, const char *msg)
 	return frame(b, FLAG_END, o);
 }
 
-/* The one envelope of a server-stream request. */
-static int unwrap(const char *p, size_t n, const char **json, size_t *jlen,
-		  struct aj_err *e)
+/* The one message of a server-stream request body: one envelope with no
+ * flag (a client does not compress, and the end-stream flag is the
+ * server's), its length all the rest of the body, and a JSON object. */
+int cn_envelope_message(const char *p, size_t n, json_t **out, struct aj_err *e)
 {
+	const unsigned char *u = (const unsigned char *)p;
+	json_error_t je;
+	*out = NULL;
 	if (n < 5)
 		return aj_err_set(e, AJ_EINVAL, 0, "the request is not a Connect envelope");
-	const unsigned char *u = (const unsigned char *)p;
 	size_t len = (size_t)u[1] << 24 | (size_t)u[2] << 16 | (size_t)u[3] << 8 | u[4];
 	if (u[0] & FLAG_COMPRESSED)
 		return aj_err_set(e, AJ_EINVAL, 0, "compressed messages are not supported");
+	if (u[0])
+		return aj_err_set(e, AJ_EINVAL, 0,
+				  "a request envelope has no flags (got 0x%02x)", u[0]);
 	if (len != n - 5)
 		return aj_err_set(e, AJ_EINVAL, 0, "the request must be exactly one message");
-	*json = p + 5;
-	*jlen = len;
+	*out = json_loadb(p + 5, len, JSON_REJECT_DUPLICATES, &je);
+	if (!*out)
+		return aj_err_set(e, AJ_EINVAL, 0, "invalid JSON message: %s", je.text);
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return aj_err_set(e, AJ_EINVAL, 0, "the message must be a JSON object");
+	}
 	return 0;
 }
 
@@ -206,24 +218,11 @@ static int stream_message(struct api_req *r, json_t **out, struct aj_err *e)
 {
 	struct cn_body *cb = api_ctx(r);
 	const char *ct = api_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-	const char *js = NULL;
-	size_t jn = 0;
-	json_error_t je;
 	if (ct && strncmp(ct, CT_STREAM, strlen(CT_STREAM)) != 0)
 		return aj_err_set(e, AJ_EINVAL, 0, "a streaming call wants %s", CT_STREAM);
 	if (!cb || cb->too_big)
 		return aj_err_set(e, AJ_EINVAL, 0, "request over %u bytes", API_MAX_JSON_BODY);
-	if (unwrap(cb->b.data, cb->b.len, &js, &jn, e) < 0)
-		return -1;
-	*out = json_loadb(js, jn, JSON_REJECT_DUPLICATES, &je);
-	if (!*out)
-		return aj_err_set(e, AJ_EINVAL, 0, "invalid JSON message: %s", je.text);
-	if (!json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		return aj_err_set(e, AJ_EINVAL, 0, "the message must be a JSON object");
-	}
-	return 0;
+	return cn_envelope_message(cb->b.data, cb->b.len, out, e);
 }
 
 int cn_begin(struct api_req *r, bool stream, struct e2b_who *w, json_t **msg,

@@ -69,6 +69,10 @@ enum MHD_Result cn_reply_stream_error(struct api_req *r, const char *code,
 int cn_body_begin(struct api_req *r, struct aj_err *e);
 int cn_body_chunk(struct api_req *r, const char *data, size_t len,
 		  struct aj_err *e);
+/* The one message of a server-stream request body (one envelope with no
+ * flags, a JSON object): 0 and *out (a new reference), or -1 with e.
+ * Bytes in, nothing else (tests/fuzz/fuzz_e2b_connect.c). */
+int cn_envelope_message(const char *p, size_t n, json_t **out, struct aj_err *e);
 /* Authenticate an envd RPC and read its message (stream: one envelope).
  * 0, or -1 after answering the error (*rc is what to return). */
 int cn_begin(struct api_req *r, bool stream, struct e2b_who *w, json_t **msg,
@@ -108,6 +112,11 @@ struct mp_parser *mp_new(const char *content_type, const struct mp_callbacks *cb
 int mp_feed(struct mp_parser *p, const char *data, size_t n, struct aj_err *e);
 /* The body is over: -1 unless the closing boundary was seen. */
 int mp_finish(struct mp_parser *p, struct aj_err *e);
+/* The bytes fed and not yet handled: at most MP_MAX_HELD after a feed
+ * that succeeded (a header block of 16 KiB, and its terminator's first
+ * three bytes), whatever the body. */
+#define MP_MAX_HELD ((16u << 10) + 3)
+size_t mp_held(const struct mp_parser *p);
 void mp_free(struct mp_parser *p);
 
 /* ---- entries (envd_fs.c), shared with /files ------------------------------------ */

@@ -1,6 +1,7 @@
 /* multipart.c - a streaming multipart/form-data parser (RFC 7578), for
  * uploads: part bodies go to the callbacks as they arrive, whatever the
- * size, and only a delimiter's worth of bytes is ever held back.
+ * size, and only a delimiter's worth of bytes is ever held back, or a
+ * part's header block (MP_MAX_HELD).
  *
  * The body is parsed as if it began with CRLF, so the first delimiter
  * looks like every other one: CRLF "--" boundary. */
@@ -12,7 +13,8 @@
 #include "e2b/internal.h"
 
 #define MAX_BOUNDARY 200
-#define MAX_HEADERS (16u << 10)
+#define MAX_HEADERS (MP_MAX_HELD - 3) /* a part's header block */
+#define MAX_PADDING 1024u             /* spaces and tabs after a delimiter */
 
 enum mp_state { MP_PREAMBLE, MP_AFTER_DELIM, MP_HEADERS, MP_BODY, MP_DONE };
 
@@ -161,9 +163,13 @@ static int step(struct mp_parser *p, struct aj_err *e)
 		p->state = MP_AFTER_DELIM;
 		return 1;
 	case MP_AFTER_DELIM: {
+		/* transport padding: bounded, or all of it would be held */
 		size_t ws = 0;
 		while (ws < b->len && (b->data[ws] == ' ' || b->data[ws] == '\t'))
 			ws++;
+		if (ws > MAX_PADDING)
+			return aj_err_set(e, AJ_EINVAL, 0,
+					  "multipart delimiter padding over %u bytes", MAX_PADDING);
 		if (b->len < ws + 2)
 			return 0;
 		if (memcmp(b->data + ws, "--", 2) == 0) {
@@ -181,11 +187,12 @@ static int step(struct mp_parser *p, struct aj_err *e)
 		const char *end = b->len >= 2 && memcmp(b->data, "\r\n", 2) == 0
 					  ? b->data
 					  : memmem(b->data, b->len, "\r\n\r\n", 4);
-		if (!end) {
-			if (b->len > MAX_HEADERS)
-				return aj_err_set(e, AJ_EINVAL, 0, "multipart part headers too long");
+		/* Refused by the block's length, however the body was cut: a
+		 * terminator yet to come starts at len - 3 at the earliest. */
+		if (end ? (size_t)(end - b->data) > MAX_HEADERS : b->len > MAX_HEADERS + 3)
+			return aj_err_set(e, AJ_EINVAL, 0, "multipart part headers too long");
+		if (!end)
 			return 0;
-		}
 		size_t hl = (size_t)(end - b->data);
 		char *h = strndup(b->data, hl);
 		if (!h)
@@ -242,6 +249,11 @@ int mp_finish(struct mp_parser *p, struct aj_err *e)
 		return aj_err_set(e, AJ_EINVAL, 0,
 				  "the multipart body ends before its closing delimiter");
 	return 0;
+}
+
+size_t mp_held(const struct mp_parser *p)
+{
+	return p->buf.len;
 }
 
 void mp_free(struct mp_parser *p)

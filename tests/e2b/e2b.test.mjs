@@ -177,6 +177,33 @@ test('Connect wire: start first, keepalives, data, end, then the end-stream fram
   assert.equal((await stat.json()).code, 'not_found');
 });
 
+test('Connect wire: a request that is not one plain envelope is refused before anything runs', async () => {
+  const headers = { 'Content-Type': 'application/connect+json', 'Connect-Protocol-Version': '1',
+    'E2b-Sandbox-Id': sbx.sandboxId, 'E2b-Sandbox-Port': '49983', 'X-Access-Token': sbx.envdAccessToken };
+  const msg = Buffer.from(JSON.stringify({ process: { cmd: '/bin/sh', args: ['-c', 'touch /workspace/ran'] } }));
+  const envelope = (flag, length = msg.length, payload = msg) => {
+    const h = Buffer.alloc(5);
+    h[0] = flag;
+    h.writeUInt32BE(length, 1);
+    return Buffer.concat([h, payload]);
+  };
+  const bodies = {
+    'end-stream flag': envelope(0x02), 'compressed flag': envelope(0x01), 'unknown flag': envelope(0x80),
+    'length one short': envelope(0, msg.length - 1), 'huge length': envelope(0, 0xffffffff),
+    'two envelopes': Buffer.concat([envelope(0), envelope(0)]), 'header cut short': Buffer.alloc(3),
+    'not an object': envelope(0, 5, Buffer.from('[1,2]')),
+  };
+  for (const [what, body] of Object.entries(bodies)) {
+    const res = await fetch(`${srv.url}/process.Process/Start`, { method: 'POST', headers, body });
+    assert.equal(res.status, 200, what);
+    const raw = Buffer.from(await res.arrayBuffer());
+    assert.equal(raw[0], 2, `${what}: one end-stream frame`);
+    assert.equal(raw.readUInt32BE(1), raw.length - 5, what);
+    assert.equal(JSON.parse(raw.subarray(5).toString()).error.code, 'invalid_argument', what);
+  }
+  assert.equal(await sbx.files.exists('/workspace/ran'), false);
+});
+
 test('NDJSON wire: one JSON object per line, ASCII only, no blank line', async () => {
   const res = await fetch(`${srv.url}/execute`, { method: 'POST', body: JSON.stringify({
     code: 'print("é✓")\nprint("x", flush=True)\n"done"' }), headers: { 'Content-Type': 'application/json',
@@ -274,6 +301,29 @@ test('files: empty, binary, many at once, octet-stream, a few MB', async () => {
   const { createHash } = await import('node:crypto');
   assert.equal(sum.stdout.split(' ')[0], createHash('sha256').update(big).digest('hex'));
   assert.ok(Buffer.from(await sbx.files.read('/workspace/big.bin', { format: 'bytes' })).equals(big));
+});
+
+test('uploads: multipart bodies that would make the server hold bytes are refused', async () => {
+  const B = 'XyZ';
+  const headers = { 'Content-Type': `multipart/form-data; boundary=${B}`, 'E2b-Sandbox-Id': sbx.sandboxId,
+    'E2b-Sandbox-Port': '49983', 'X-Access-Token': sbx.envdAccessToken };
+  const upload = async (name, afterDelim, extraHeaders = '') => {
+    const body = `--${B}${afterDelim}\r\n${extraHeaders}Content-Disposition: form-data; name="file"; ` +
+      `filename="/workspace/${name}"\r\n\r\n${name}\r\n--${B}--\r\n`;
+    const res = await fetch(`${srv.url}/files`, { method: 'POST', headers, body });
+    return [res.status, await res.json()];
+  };
+  const [ok, files] = await upload('padded', ' \t ');
+  assert.equal(ok, 200);
+  assert.equal(files[0].path, '/workspace/padded');
+  const [padded, e1] = await upload('overpadded', ' '.repeat(2048));
+  assert.equal(padded, 400);
+  assert.match(e1.message, /padding over 1024 bytes/);
+  const [long, e2] = await upload('longheaders', '', `X-Pad: ${'h'.repeat(17 << 10)}\r\n`);
+  assert.equal(long, 400);
+  assert.match(e2.message, /headers too long/);
+  for (const name of ['overpadded', 'longheaders'])
+    assert.equal(await sbx.files.exists(`/workspace/${name}`), false, name);
 });
 
 test('files.watchDir reports creates, writes and removes, recursively', async () => {

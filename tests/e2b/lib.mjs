@@ -5,6 +5,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { captureProxy } from './capture.mjs';
 
 const AGENTJAIL = process.env.AGENTJAIL;
 if (!AGENTJAIL) throw new Error('AGENTJAIL (the binary) is not set');
@@ -44,11 +45,16 @@ export async function startServer() {
     });
     proc.on('exit', (code) => reject(new Error(`serve exited ${code}:\n${log}`)));
   });
-  process.env.E2B_API_URL = url;
-  process.env.E2B_SANDBOX_URL = url;
+  // AJ_E2B_CAPTURE=DIR: the SDK talks through a proxy that saves the
+  // bodies the E2B parsers read, as fuzz seeds (capture.mjs).
+  const proxy = process.env.AJ_E2B_CAPTURE
+    ? await captureProxy(url, process.env.AJ_E2B_CAPTURE) : null;
+  const front = proxy ? proxy.url : url;
+  process.env.E2B_API_URL = front;
+  process.env.E2B_SANDBOX_URL = front;
   process.env.E2B_API_KEY = keys.acme;
   return {
-    url, keys, state,
+    url: front, keys, state,
     log: () => log,
     async stop() {
       const done = new Promise((resolve) => proc.on('exit', resolve));
@@ -56,6 +62,7 @@ export async function startServer() {
       const timer = setTimeout(() => proc.kill('SIGKILL'), 15000);
       const code = await done;
       clearTimeout(timer);
+      proxy?.close();
       rmSync(state, { recursive: true, force: true });
       return code;
     },

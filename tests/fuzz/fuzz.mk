@@ -2,6 +2,11 @@
 # tests/fuzz/fuzz_*.c harness with clang and libFuzzer (the library
 # compiled once more in build/fuzz with coverage, ASan and UBSan), then
 # runs each for FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME).
+# A new harness needs nothing else: drop fuzz_NAME.c and corpus/fuzz_NAME/
+# here.  `make fuzz FUZZ_SECONDS=600` runs every one of them for 10 min;
+# FUZZ_ONLY="fuzz_a fuzz_b" only those.  The E2B seeds are real SDK
+# traffic: `AJ_E2B_CAPTURE=DIR tests/e2b/run.sh tests/e2b/e2b.test.mjs`
+# saves the bodies the parsers read (tests/e2b/capture.mjs).
 
 FUZZ_BUILD   := build/fuzz
 # (clang, unlike gcc, warns about libseccomp's SCMP_A*_64 initializers)
@@ -24,4 +29,4 @@ $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIBOBJ)
 		$(PKG_LIBS) -lpthread -lm
 
 fuzz: fuzz-build
-	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	@FUZZ_ONLY="$(FUZZ_ONLY)" tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
