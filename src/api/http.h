@@ -81,6 +81,11 @@ const char *api_header(const struct api_req *r, const char *name);
  * request's caller (under --no-auth: the no-auth caller, whatever secret
  * is).  AJ_EAUTH if it is not a valid key. */
 int api_auth_key(struct api_req *r, const char *secret, struct aj_err *e);
+/* The request proved who sent it some other way (a sandbox token): its
+ * connection no longer counts as an unauthenticated one, whose places and
+ * header deadline are limited (see --max-unauth-connections).  Native
+ * keys and api_auth_key do this themselves. */
+void api_authenticated(struct api_req *r);
 
 /* The buffered body as a JSON object; an empty body is {}.  Strings with
  * \u0000 and duplicate keys are refused.  AJ_EINVAL with the parser's

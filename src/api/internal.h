@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/guard.h"
 #include "api/http.h"
 #include "util/buf.h"
 
@@ -28,6 +29,7 @@ struct api_server {
 	struct api_config cfg; /* the one configuration; mounts borrowed */
 	struct box_mgr *mgr;
 	struct MHD_Daemon *daemon;
+	struct api_guard *guard;
 	uint16_t port;
 	pthread_mutex_t lock;  /* guards what follows */
 	bool stopping;
@@ -51,6 +53,7 @@ struct api_qarg {
 struct api_req {
 	struct api_server *srv;
 	struct MHD_Connection *conn;
+	struct guard_conn *gc; /* its connection's entry, or NULL */
 	char *uri;      /* request target as sent, owned */
 	char *path;     /* decoded path, owned */
 	const char *method;

@@ -105,11 +105,20 @@ int api_auth_key(struct api_req *r, const char *secret, struct aj_err *e)
 {
 	if (r->srv->cfg.no_auth) {
 		api_noauth_caller(&r->caller);
+		api_authenticated(r);
 		return 0;
 	}
 	if (!secret)
 		return aj_err_set(e, AJ_EAUTH, 0, "no API key");
-	return box_auth(r->srv->mgr, secret, &r->caller, e);
+	if (box_auth(r->srv->mgr, secret, &r->caller, e) < 0)
+		return -1;
+	api_authenticated(r);
+	return 0;
+}
+
+void api_authenticated(struct api_req *r)
+{
+	guard_trust(r->gc);
 }
 
 static int authenticate(struct api_req *r, struct aj_err *e)

@@ -1,8 +1,9 @@
 /* server.c - the libmicrohttpd daemon: one thread per connection (at most
- * max_connections of them), idle clients dropped after idle_timeout_s,
- * poll() rather than select() so descriptor numbers past 1024 (sandboxes
- * hold many) are fine.  Each request is an api_req created when its
- * request line arrives and freed when it completes. */
+ * max_connections of them, shared out by the guard: guard.h), idle
+ * clients dropped after idle_timeout_s, poll() rather than select() so
+ * descriptor numbers past 1024 (sandboxes hold many) are fine.  Each
+ * request is an api_req created when its request line arrives and freed
+ * when it completes. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -15,7 +16,14 @@
 #include "api/internal.h"
 
 #define DEFAULT_MAX_CONNECTIONS 512
+#define DEFAULT_MAX_PER_ADDRESS 64
+#define DEFAULT_HEADER_TIMEOUT_S 10
+#define DEFAULT_MIN_BODY_RATE 1024
 #define DEFAULT_IDLE_TIMEOUT_S 120
+/* Connections the guard has ended but whose threads have not yet closed
+ * them still count for libmicrohttpd: its own limit is this much higher
+ * than ours, so that they never keep a new client out. */
+#define ENDING_SLACK(max) (16 + (max) / 8)
 /* Per connection: headers, and the buffer a request body is read into.
  * libmicrohttpd's 32 KiB default meant a recv (and a TCP window update)
  * per 16-32 KiB of an upload: 100 MB went in at ~0.6 GB/s, ~0.9 GB/s with
@@ -32,6 +40,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	r->srv = cls;
 	r->conn = conn;
+	r->gc = guard_of(conn);
 	r->uri = strdup(uri);
 	if (!r->uri) {
 		free(r);
@@ -52,16 +61,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct api_req *r = *con_cls;
 	if (!r)
 		return MHD_NO; /* out of memory at on_uri */
+	enum MHD_Result rc;
 	if (!r->begun) {
 		r->begun = true;
 		r->method = method;
-		return router_begin(r);
+		guard_head_in(r->gc);
+		rc = router_begin(r);
+		if (r->answered)
+			guard_body_in(r->gc);
+		else
+			guard_chunk_end(r->gc);
+		return rc;
 	}
 	if (*size) {
 		size_t n = *size;
 		*size = 0;
-		return router_body(r, data, n);
+		guard_chunk_begin(r->gc, n);
+		rc = router_body(r, data, n);
+		guard_chunk_end(r->gc);
+		return rc;
 	}
+	guard_body_in(r->gc);
 	return router_finish(r);
 }
 
@@ -86,8 +106,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 			 void **con_cls, enum MHD_RequestTerminationCode how)
 {
 	struct api_server *s = cls;
-	(void)conn;
 	struct api_req *r = *con_cls;
+	guard_request_end(r ? r->gc : guard_of(conn));
 	if (!r)
 		return;
 	if (s->cfg.log_requests)
@@ -190,6 +210,26 @@ static void kill_all_running(struct api_server *s)
 
 /* ---- start / stop ------------------------------------------------------------ */
 
+/* The guard's limits: cfg's, with defaults for what it leaves at 0. */
+static void guard_config_of(const struct api_config *cfg, struct guard_config *g)
+{
+	*g = (struct guard_config){
+		.max_conns = cfg->max_connections ? cfg->max_connections
+						  : DEFAULT_MAX_CONNECTIONS,
+		.header_timeout_s = cfg->header_timeout_s ? cfg->header_timeout_s
+							  : DEFAULT_HEADER_TIMEOUT_S,
+		.idle_timeout_s = cfg->idle_timeout_s ? cfg->idle_timeout_s
+						      : DEFAULT_IDLE_TIMEOUT_S,
+		.min_body_rate = cfg->min_body_rate < 0	  ? 0
+				 : cfg->min_body_rate > 0 ? (unsigned)cfg->min_body_rate
+							  : DEFAULT_MIN_BODY_RATE,
+	};
+	g->max_unauth = cfg->max_unauth ? cfg->max_unauth : g->max_conns - g->max_conns / 4;
+	g->max_per_addr = cfg->max_per_address ? cfg->max_per_address
+		: g->max_unauth < DEFAULT_MAX_PER_ADDRESS ? g->max_unauth
+							  : DEFAULT_MAX_PER_ADDRESS;
+}
+
 static int check(const struct api_config *cfg, struct sockaddr_storage *ss,
 		 struct aj_err *e)
 {
@@ -199,6 +239,16 @@ static int check(const struct api_config *cfg, struct sockaddr_storage *ss,
 		return aj_err_set(e, AJ_EINVAL, 0,
 				  "--no-auth is only allowed on a loopback address, not '%s'",
 				  cfg->host);
+	struct guard_config g;
+	guard_config_of(cfg, &g);
+	if (g.max_unauth > g.max_conns)
+		return aj_err_set(e, AJ_EINVAL, 0,
+				  "unauthenticated connections (%u) over the connection limit (%u)",
+				  g.max_unauth, g.max_conns);
+	if (g.max_per_addr > g.max_unauth)
+		return aj_err_set(e, AJ_EINVAL, 0,
+				  "unauthenticated connections per address (%u) over those "
+				  "of all addresses (%u)", g.max_per_addr, g.max_unauth);
 	return 0;
 }
 
@@ -219,11 +269,15 @@ int api_start(struct box_mgr *m, const struct api_config *cfg,
 		return aj_err_set(e, AJ_EINTERNAL, ENOMEM, "out of memory");
 	s->cfg = *cfg;
 	s->mgr = m;
+	struct guard_config gc;
+	guard_config_of(cfg, &gc);
+	s->cfg.max_connections = gc.max_conns;
+	s->cfg.idle_timeout_s = gc.idle_timeout_s;
+	if (guard_start(&gc, &s->guard, e) < 0) {
+		free(s);
+		return -1;
+	}
 	pthread_mutex_init(&s->lock, NULL);
-	if (!s->cfg.max_connections)
-		s->cfg.max_connections = DEFAULT_MAX_CONNECTIONS;
-	if (!s->cfg.idle_timeout_s)
-		s->cfg.idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
 	/* A client that vanishes mid-response, or a command that closes its
 	 * stdin while we write to it, must give EPIPE, never kill us. */
 	signal(SIGPIPE, SIG_IGN);
@@ -232,10 +286,12 @@ int api_start(struct box_mgr *m, const struct api_config *cfg,
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->daemon = MHD_start_daemon(
-		flags, cfg->port, NULL, NULL, on_request, s,
+		flags, cfg->port, guard_accept, s->guard, on_request, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections,
+		MHD_OPTION_CONNECTION_LIMIT,
+		s->cfg.max_connections + ENDING_SLACK(s->cfg.max_connections),
 		MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_timeout_s,
+		MHD_OPTION_NOTIFY_CONNECTION, guard_notify, s->guard,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1,
@@ -243,6 +299,7 @@ int api_start(struct box_mgr *m, const struct api_config *cfg,
 		MHD_OPTION_END);
 	if (!s->daemon) {
 		int err = errno;
+		guard_stop(s->guard);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return aj_err_set(e, AJ_EUNAVAIL, err, "cannot listen on %s:%u: %s",
@@ -276,6 +333,7 @@ void api_stop(struct api_server *s)
 	MHD_stop_daemon(s->daemon);
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);
+	guard_stop(s->guard);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -30,6 +30,7 @@ struct serve_opts {
 	struct box_config box;
 	bool no_auth;
 	bool quiet;
+	struct api_config conns; /* the connection limits only */
 };
 
 static void usage(FILE *f)
@@ -58,6 +59,20 @@ static void usage(FILE *f)
 		"                       loss or OS crash: one fsync per write)\n"
 		"  --no-auth            no API keys: every request acts as an admin of\n"
 		"                       tenant \"default\" (loopback addresses only)\n"
+		"  --max-connections N  open connections at most (default 512)\n"
+		"  --max-unauth-connections N\n"
+		"                       of them, connections that have not authenticated\n"
+		"                       and are still sending a request (default 3/4 of\n"
+		"                       --max-connections): the rest is kept for clients\n"
+		"                       with a key; past it the oldest is closed\n"
+		"  --max-per-address N  of those, from one client address (an IPv6 /64;\n"
+		"                       default 64)\n"
+		"  --header-timeout S   a request's headers must be in within S seconds of\n"
+		"                       the connection or the previous request (default\n"
+		"                       10; 120 on a connection that has authenticated)\n"
+		"  --min-body-rate B    a request body must come at B bytes/s or more,\n"
+		"                       over each --header-timeout spent waiting for it\n"
+		"                       (default 1024; 0: any rate)\n"
 		"  --quiet              no request log on stderr\n"
 		"  --help               this text\n"
 		"\n"
@@ -97,6 +112,20 @@ static int parse_number(const char *opt, const char *s, uint64_t max, uint64_t *
 	return -1;
 }
 
+/* A connection limit: 1 to 100000. */
+static int parse_limit(const char *opt, const char *s, unsigned *out)
+{
+	uint64_t v;
+	if (parse_number(opt, s, 100000, &v) < 0)
+		return -1;
+	if (v == 0) {
+		fprintf(stderr, "agentjail serve: %s: at least 1\n", opt);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 /* 0 to go on, else the exit status. */
 static int parse_opts(int argc, char **argv, struct serve_opts *o)
 {
@@ -109,6 +138,11 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		{ "durability", required_argument, NULL, 'd' },
 		{ "pool-python", no_argument, NULL, 'y' },
 		{ "no-auth", no_argument, NULL, 'n' },
+		{ "max-connections", required_argument, NULL, 'C' },
+		{ "max-unauth-connections", required_argument, NULL, 'U' },
+		{ "max-per-address", required_argument, NULL, 'A' },
+		{ "header-timeout", required_argument, NULL, 'H' },
+		{ "min-body-rate", required_argument, NULL, 'B' },
 		{ "quiet", no_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -159,6 +193,35 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 					optarg);
 				return 2;
 			}
+			break;
+		case 'C':
+			if (parse_limit("--max-connections", optarg, &o->conns.max_connections) < 0)
+				return 2;
+			break;
+		case 'U':
+			if (parse_limit("--max-unauth-connections", optarg, &o->conns.max_unauth) < 0)
+				return 2;
+			break;
+		case 'A':
+			if (parse_limit("--max-per-address", optarg, &o->conns.max_per_address) < 0)
+				return 2;
+			break;
+		case 'H':
+			if (aj_parse_duration_ms(optarg, &v, &e) < 0 ||
+			    ((v < 1000 || v > 3600 * 1000) &&
+			     aj_err_set(&e, AJ_EINVAL, 0, "1 s to 1 h") < 0)) {
+				fprintf(stderr, "agentjail serve: --header-timeout: %s\n", e.msg);
+				return 2;
+			}
+			o->conns.header_timeout_s = (unsigned)(v / 1000);
+			break;
+		case 'B':
+			if (aj_parse_size(optarg, &v, &e) < 0 ||
+			    (v > (1u << 30) && aj_err_set(&e, AJ_EINVAL, 0, "at most 1G") < 0)) {
+				fprintf(stderr, "agentjail serve: --min-body-rate: %s\n", e.msg);
+				return 2;
+			}
+			o->conns.min_body_rate = v ? (long)v : -1;
 			break;
 		case 'y': o->box.python_warm = true; break;
 		case 'n': o->no_auth = true; break;
@@ -278,8 +341,11 @@ int cmd_serve(int argc, char **argv)
 	int rc = parse_opts(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	struct api_config ac = { .host = o.host, .port = o.port, .no_auth = o.no_auth,
-				 .log_requests = !o.quiet };
+	struct api_config ac = o.conns;
+	ac.host = o.host;
+	ac.port = o.port;
+	ac.no_auth = o.no_auth;
+	ac.log_requests = !o.quiet;
 	if (api_check_config(&ac, &e) < 0) {
 		fprintf(stderr, "agentjail serve: %s\n", e.msg);
 		return 2;

@@ -47,6 +47,8 @@ int e2b_auth_sandbox(struct api_req *r, bool interp, struct e2b_who *w,
 	/* No such running sandbox: what E2B's proxy reports as unreachable. */
 	if (rc < 0 && e->code == AJ_ENOTFOUND)
 		e->code = AJ_EUNAVAIL;
+	if (rc == 0)
+		api_authenticated(r);
 	return rc;
 }
 

@@ -19,8 +19,11 @@ Waiting is always polling against a deadline.
 """
 import http.client
 import json
+import multiprocessing
 import os
 import re
+import resource
+import select
 import shutil
 import signal
 import socket
@@ -34,7 +37,7 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tap  # noqa: E402
-from ajserver import Server, descendants  # noqa: E402
+from ajserver import Server, descendants, request  # noqa: E402
 from tap import check, eq, skip, test, until  # noqa: E402
 
 AJ = os.environ.get("AGENTJAIL", "build/agentjail")
@@ -362,6 +365,195 @@ def slow_and_broken_clients_do_not_block_others(ctx):
         th.join()
         for s in lor + stuck:
             s.close()
+
+
+# ---- trickling headers and bodies (issue 11, item 4) -----------------------------------
+
+TRICKLE_HEADER_S = 3  # --header-timeout of the servers below
+TRICKLE_MIN_RATE = 1000  # --min-body-rate, bytes/s
+
+
+def raise_nofile(need):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < need:
+        if hard != resource.RLIM_INFINITY and hard < need:
+            skip(f"RLIMIT_NOFILE hard limit {hard} < {need}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+
+
+class Trickler:
+    """n connections, spread over the source addresses `sources`, that send
+    a request head one header line every `step` seconds and never finish
+    it.  Each connection the server ends is counted (with how long it
+    lived) and, while `reopen` is set, replaced by a new one: an attacker
+    who keeps up the pressure.  It runs in a process of its own, so that
+    it does not compete for this one's interpreter lock with the client
+    whose latency is measured."""
+
+    def __init__(self, port, n, sources, step=0.2):
+        self.port, self.n, self.sources, self.step = port, n, sources, step
+        V = multiprocessing.Value
+        self.opened, self.open, self.ended, self.ticks = V("l", 0), V("l", 0), V("l", 0), V("l", 0)
+        # connections that have lived through a whole step: the server
+        # holds them (most that it refuses are seen closed by then);
+        # the largest number of them at a step since reset_held()
+        self.held_max = V("l", 0)
+        # lifetimes of the connections ended since reset_lifetimes(), ms
+        self.life_min, self.life_max = V("l", 0), V("l", 0)
+        self.reopen = multiprocessing.Event()
+        self.reopen.set()
+        self.stop = multiprocessing.Event()
+        self.proc = multiprocessing.get_context("fork").Process(target=self.run, daemon=True)
+
+    def start(self):
+        self.proc.start()
+
+    def alive(self):
+        return self.proc.is_alive() and not self.stop.is_set()
+
+    def reset_held(self):
+        self.held_max.value = 0
+
+    def reset_lifetimes(self):
+        with self.life_min.get_lock():
+            self.life_min.value, self.life_max.value = 0, 0
+
+    def run(self):
+        socks = {}  # fd -> (socket, opened at)
+        poller = select.poll()
+        k = 0
+
+        def open_one(src):
+            try:
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=5,
+                                             source_address=(src, 0))
+            except OSError:
+                return
+            s.setblocking(False)
+            try:
+                s.send(b"GET /v1/sandboxes HTTP/1.1\r\nHost: x\r\n")
+            except OSError:
+                pass
+            socks[s.fileno()] = (s, time.monotonic())
+            poller.register(s.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+            self.opened.value += 1
+
+        def ended(fd):
+            s, t0 = socks.pop(fd)
+            poller.unregister(fd)
+            s.close()
+            ms = int((time.monotonic() - t0) * 1000)
+            with self.life_min.get_lock():
+                if not self.life_min.value or ms < self.life_min.value:
+                    self.life_min.value = ms
+                self.life_max.value = max(self.life_max.value, ms)
+                self.ended.value += 1
+
+        i = 0
+        while not self.stop.is_set():
+            for fd, _ in poller.poll(0):
+                ended(fd)
+            now = time.monotonic()
+            held = sum(1 for _, t0 in socks.values() if now - t0 >= self.step)
+            self.held_max.value = max(self.held_max.value, held)
+            for fd, (s, _) in list(socks.items()):
+                try:
+                    s.send(b"X-%d: y\r\n" % i)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    ended(fd)
+            while self.reopen.is_set() and len(socks) < self.n and not self.stop.is_set():
+                open_one(self.sources[k % len(self.sources)])
+                k += 1
+            self.open.value = len(socks)
+            self.ticks.value += 1
+            i += 1
+            self.stop.wait(self.step)
+        for s, _ in socks.values():
+            s.close()
+
+    def close(self):
+        self.stop.set()
+        self.proc.join(30)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+
+
+def trickle_beside_execs(ctx, name, sources):
+    """600 connections from `sources` trickle header bytes (and reopen
+    whatever the server closes): /healthz answers, an authenticated client
+    (from 127.0.0.1) creates a sandbox and runs 20 execs on fresh
+    connections, every one succeeds while the trickle goes on; then the
+    trickling connections are closed at the header deadline although each
+    keeps sending."""
+    raise_nofile(4096)
+    srv = Server(os.path.join(ctx.root, name), "--quiet",
+                 "--header-timeout", str(TRICKLE_HEADER_S))
+    tr = Trickler(srv.port, 600, sources)
+    try:
+        tr.start()
+        until(lambda: tr.opened.value >= 600, "600 trickling connections opened", timeout=60)
+        ticks = tr.ticks.value
+        until(lambda: tr.ticks.value >= ticks + 3, "the trickle going", timeout=30)
+        tr.reset_held()
+        r = request(srv.port, "GET", "/healthz", timeout=20)
+        eq(r.status, 200, "healthz beside the trickle")
+        r = srv.call("POST", "/v1/sandboxes", body={}, timeout=20)
+        eq(r.status, 201, f"create beside the trickle: {r}")
+        sb = r.json["id"]
+        lat = []
+        for i in range(20):
+            t0 = time.monotonic()
+            r = srv.call("POST", f"/v1/sandboxes/{sb}/exec",
+                         body={"cmd": ["/bin/echo", str(i)]}, timeout=20)
+            lat.append(time.monotonic() - t0)
+            eq((r.status, r.json.get("stdout")), (200, f"{i}\n"), f"exec {i}: {r}")
+        # The trickle went on all along and still does: connections the
+        # server held through the execs, and new steps of it after them.
+        open_now, ticks = tr.open.value, tr.ticks.value
+        check(tr.alive(), "the trickler still running")
+        until(lambda: tr.ticks.value > ticks + 5, "the trickle still going", timeout=30)
+        held = tr.held_max.value
+        check(held > 0, "trickling connections held by the server beside the execs")
+        lat.sort()
+        print(f"# {name}: beside 600 trickling connections from {len(sources)} "
+              f"address(es) ({tr.opened.value} opened, {tr.ended.value} ended by the "
+              f"server so far, {open_now} open, up to {held} held): 20 execs on fresh "
+              f"connections, p50 {statistics.median(lat) * 1000:.1f} ms, "
+              f"p99 {lat[-1] * 1000:.1f} ms")
+        # No more reopening: each connection left still trickles, and the
+        # server ends it at the header deadline (the idle timeout, 120 s,
+        # never fires while bytes keep coming).
+        tr.reopen.clear()
+        ticks = tr.ticks.value
+        until(lambda: tr.ticks.value > ticks + 1, "the trickler stopped reopening",
+              timeout=30)
+        left = tr.open.value
+        tr.reset_lifetimes()
+        until(lambda: tr.open.value == 0,
+              lambda: f"every trickling connection closed by the server "
+                      f"({tr.open.value} of {left} still open)", timeout=60)
+        print(f"# {name}: the last {left} trickling connections ended after "
+              f"{tr.life_min.value / 1000:.1f}-{tr.life_max.value / 1000:.1f} s "
+              f"(--header-timeout {TRICKLE_HEADER_S})")
+        eq(request(srv.port, "GET", "/healthz", timeout=20).status, 200, "healthz after")
+    finally:
+        tr.close()
+        srv.stop()
+
+
+@test
+def trickling_clients_from_one_address_do_not_lock_out_others(ctx):
+    trickle_beside_execs(ctx, "trickle1", ["127.0.0.2"])
+
+
+@test
+def trickling_clients_from_many_addresses_do_not_lock_out_others(ctx):
+    # 60 from each, under the per-address limit: the places of the
+    # unauthenticated as a whole are what keeps room for the execs.
+    trickle_beside_execs(ctx, "trickle10", [f"127.0.0.{i}" for i in range(2, 12)])
 
 
 # ---- kill -9 in the middle of load ----------------------------------------------------
