@@ -42,6 +42,25 @@ static void execs(struct aj_buf *b, const struct box_metrics *m)
 			       outcome[i], (unsigned long long)v[i]);
 }
 
+/* What the connection guard did (guard.h). */
+static void connections(struct aj_buf *b, struct api_guard *g)
+{
+	struct guard_stats st;
+	guard_stats_get(g, &st);
+	aj_buf_appendf(b, "# HELP agentjail_http_connections_ended_total Connections the "
+			  "server ended: request head not in time, body too slow, or an "
+			  "unauthenticated one ended to make room.\n"
+			  "# TYPE agentjail_http_connections_ended_total counter\n"
+			  "agentjail_http_connections_ended_total{reason=\"header_timeout\"} %llu\n"
+			  "agentjail_http_connections_ended_total{reason=\"slow_body\"} %llu\n"
+			  "agentjail_http_connections_ended_total{reason=\"shed\"} %llu\n",
+		       (unsigned long long)st.head_timeouts, (unsigned long long)st.slow_bodies,
+		       (unsigned long long)st.shed);
+	counter(b, "agentjail_http_connections_refused_total",
+		"Connections refused: their address had --max-per-address "
+		"unauthenticated ones.", st.refused);
+}
+
 enum MHD_Result h_metrics(struct api_req *r)
 {
 	struct box_metrics m;
@@ -69,6 +88,7 @@ enum MHD_Result h_metrics(struct api_req *r)
 		  &m.create_latency);
 	histogram(&b, "agentjail_exec_seconds", "Wall time of foreground commands.",
 		  &m.exec_latency);
+	connections(&b, r->srv->guard);
 	if (!b.data)
 		return api_reply_errf(r, AJ_EINTERNAL, "out of memory");
 	size_t n = b.len;

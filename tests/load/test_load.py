@@ -556,6 +556,141 @@ def trickling_clients_from_many_addresses_do_not_lock_out_others(ctx):
     trickle_beside_execs(ctx, "trickle10", [f"127.0.0.{i}" for i in range(2, 12)])
 
 
+def slow_put(port, key, path, total, chunk, step, stop):
+    """PUT `total` bytes as `chunk`-byte pieces every `step` seconds on a
+    raw socket.  Returns ("answered", status line) or ("cut", bytes sent)
+    when the server closed the connection first."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    try:
+        s.sendall((f"PUT {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
+                   f"Content-Length: {total}\r\n\r\n").encode())
+        sent = 0
+        while sent < total and not stop.is_set():
+            r, _, _ = select.select([s], [], [], 0)
+            if r:  # the server answered or closed before the body was in
+                break
+            n = min(chunk, total - sent)
+            try:
+                s.sendall(b"a" * n)
+            except OSError:
+                return ("cut", sent)
+            sent += n
+            stop.wait(step)
+        try:
+            head = s.recv(4096)
+        except OSError:
+            head = b""
+        if not head:
+            return ("cut", sent)
+        return ("answered", head.split(b"\r\n", 1)[0].decode())
+    finally:
+        s.close()
+
+
+def sock_closed(s):
+    r, _, _ = select.select([s], [], [], 0)
+    if not r:
+        return False
+    try:
+        return s.recv(4096) == b""
+    except OSError:
+        return True
+
+
+@test
+def slow_bodies_are_cut_but_slow_answers_and_kept_alive_clients_are_not(ctx):
+    """--min-body-rate applies to a client sending a body, never to one
+    waiting for a long command or reading a stream, and the header
+    deadline spares a kept-alive connection that has authenticated."""
+    window = 2
+    srv = Server(os.path.join(ctx.root, "bodyrate"), "--quiet", "--header-timeout",
+                 str(window), "--min-body-rate", str(TRICKLE_MIN_RATE))
+    stop = threading.Event()
+    ts = []
+    try:
+        sb = srv.call("POST", "/v1/sandboxes", body={}).json["id"]
+        furl = f"/v1/sandboxes/{sb}/files?path="
+        results = {}
+
+        def run(name, fn):
+            try:
+                results[name] = fn()
+            except Exception as ex:  # reported by the checks below
+                results[name] = repr(ex)
+
+        def long_exec():
+            r = srv.call("POST", f"/v1/sandboxes/{sb}/exec",
+                         body={"cmd": ["/bin/sh", "-c", f"sleep {3 * window}; echo done"]})
+            return (r.status, r.json.get("stdout"))
+
+        def long_stream():
+            r = srv.call("POST", f"/v1/sandboxes/{sb}/exec",
+                         body={"command": f"for i in $(seq {6 * window}); do echo t$i; "
+                                          f"sleep 0.5; done"},
+                         headers={"Accept": "application/x-ndjson"})
+            ev = r.lines()
+            return (r.status, ev[-1].get("type"), ev[-1].get("exit_code"),
+                    sum(1 for e in ev if e.get("type") == "stdout"))
+
+        # 4x the minimum rate, for 3 windows: a slow upload that is fine
+        ok_total = TRICKLE_MIN_RATE * 3 * window
+        jobs = {
+            "long exec": long_exec,
+            "long stream": long_stream,
+            "slow upload": lambda: slow_put(srv.port, srv.key, furl + "slow.bin", ok_total,
+                                            TRICKLE_MIN_RATE, 0.25, stop),
+            # a twentieth of it: cut
+            "too slow upload": lambda: slow_put(srv.port, srv.key, furl + "crawl.bin", 100000,
+                                                TRICKLE_MIN_RATE // 80, 0.25, stop),
+        }
+        # kept-alive connections: one authenticated, one that only asked /healthz
+        kept = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        kept.request("GET", "/v1/sandboxes", headers={"Authorization": "Bearer " + srv.key})
+        r = kept.getresponse()
+        r.read()
+        eq(r.status, 200, "kept-alive connection, first call")
+        anon = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+        anon.request("GET", "/healthz")
+        r = anon.getresponse()
+        r.read()
+        eq(r.status, 200, "healthz on a kept-alive connection")
+        ts = [threading.Thread(target=run, args=(n, f)) for n, f in jobs.items()]
+        for t in ts:
+            t.start()
+        # the anonymous kept-alive connection is ended at the header deadline
+        until(lambda: sock_closed(anon.sock), "the idle unauthenticated connection closed",
+              timeout=30)
+        until(lambda: "too slow upload" in results,
+              "the server ending an upload at 1/20 of the minimum rate", timeout=60)
+        until(lambda: len(results) == len(jobs), lambda: f"answers: {results}", timeout=120)
+        eq(results["long exec"], (200, "done\n"), "a command answering after 3 windows")
+        eq(results["long stream"], (200, "exit", 0, 6 * window),
+           "a stream answering for 3 windows")
+        eq(results["slow upload"], ("answered", "HTTP/1.1 201 Created"),
+           "an upload at 4x the minimum rate")
+        got = srv.call("GET", furl + "slow.bin")
+        eq((got.status, len(got.body)), (200, ok_total), "the slow upload's file")
+        check(results["too slow upload"][0] == "cut", f"an upload at 1/20 of the minimum "
+              f"rate is cut: {results['too slow upload']}")
+        eq(srv.call("GET", furl + "crawl.bin").status, 404, "the cut upload not committed")
+        # the authenticated kept-alive connection outlived the deadline
+        check(not sock_closed(kept.sock), "the authenticated kept-alive connection open")
+        kept.request("GET", "/v1/sandboxes", headers={"Authorization": "Bearer " + srv.key})
+        r = kept.getresponse()
+        r.read()
+        eq(r.status, 200, "the kept-alive connection, after the deadline")
+        kept.close()
+        anon.close()
+        m = srv.call("GET", "/metrics").body.decode()
+        print("# " + "; ".join(line for line in m.splitlines()
+                               if line.startswith("agentjail_http_connections_ended")))
+    finally:
+        stop.set()
+        for t in ts:
+            t.join(60)
+        srv.stop()
+
+
 # ---- kill -9 in the middle of load ----------------------------------------------------
 
 @test
