@@ -31,7 +31,7 @@ struct api_config {
 	/* Connections (see guard.h); 0 for each: the default. */
 	unsigned max_connections;  /* 0: 512 */
 	unsigned max_unauth;       /* not authenticated yet; 0: 3/4 of them */
-	unsigned max_per_address;  /* ... from one address; 0: 64 */
+	unsigned max_per_address;  /* ... from one address; 0: 128 */
 	unsigned header_timeout_s; /* a request head complete within; 0: 10 */
 	long min_body_rate;        /* bytes/s a body comes at; 0: 1024, -1: any */
 	unsigned idle_timeout_s;   /* idle client dropped after; 0: 120 */

@@ -267,6 +267,11 @@ void guard_stats_get(struct api_guard *g, struct guard_stats *out)
 {
 	pthread_mutex_lock(&g->lock);
 	*out = g->stats;
+	out->open = out->unauth = 0;
+	for (const struct guard_conn *c = g->head; c; c = c->next) {
+		out->open += !c->ended;
+		out->unauth += unproven(c);
+	}
 	pthread_mutex_unlock(&g->lock);
 }
 

@@ -57,6 +57,8 @@ struct guard_stats {
 	uint64_t slow_bodies;   /* body under the minimum rate */
 	uint64_t shed;          /* ended to make room for a new connection */
 	uint64_t refused;       /* refused: its address had too many */
+	unsigned open;          /* connections now (not counting ended ones) */
+	unsigned unauth;        /* of them, unauthenticated */
 };
 
 struct api_guard;

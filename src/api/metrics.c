@@ -56,6 +56,12 @@ static void connections(struct aj_buf *b, struct api_guard *g)
 			  "agentjail_http_connections_ended_total{reason=\"shed\"} %llu\n",
 		       (unsigned long long)st.head_timeouts, (unsigned long long)st.slow_bodies,
 		       (unsigned long long)st.shed);
+	aj_buf_appendf(b, "# HELP agentjail_http_connections Open connections, and those "
+			  "of them not authenticated yet.\n"
+			  "# TYPE agentjail_http_connections gauge\n"
+			  "agentjail_http_connections{state=\"all\"} %u\n"
+			  "agentjail_http_connections{state=\"unauthenticated\"} %u\n",
+		       st.open, st.unauth);
 	counter(b, "agentjail_http_connections_refused_total",
 		"Connections refused: their address had --max-per-address "
 		"unauthenticated ones.", st.refused);

@@ -66,7 +66,7 @@ static void usage(FILE *f)
 		"                       --max-connections): the rest is kept for clients\n"
 		"                       with a key; past it the oldest is closed\n"
 		"  --max-per-address N  of those, from one client address (an IPv6 /64;\n"
-		"                       default 64)\n"
+		"                       default 128)\n"
 		"  --header-timeout S   a request's headers must be in within S seconds of\n"
 		"                       the connection or the previous request (default\n"
 		"                       10; 120 on a connection that has authenticated)\n"

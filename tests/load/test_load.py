@@ -398,8 +398,8 @@ class Trickler:
         # holds them (most that it refuses are seen closed by then);
         # the largest number of them at a step since reset_held()
         self.held_max = V("l", 0)
-        # lifetimes of the connections ended since reset_lifetimes(), ms
-        self.life_min, self.life_max = V("l", 0), V("l", 0)
+        # the longest lifetime of a connection the server ended, ms
+        self.life_max = V("l", 0)
         self.reopen = multiprocessing.Event()
         self.reopen.set()
         self.stop = multiprocessing.Event()
@@ -413,10 +413,6 @@ class Trickler:
 
     def reset_held(self):
         self.held_max.value = 0
-
-    def reset_lifetimes(self):
-        with self.life_min.get_lock():
-            self.life_min.value, self.life_max.value = 0, 0
 
     def run(self):
         socks = {}  # fd -> (socket, opened at)
@@ -442,12 +438,9 @@ class Trickler:
             s, t0 = socks.pop(fd)
             poller.unregister(fd)
             s.close()
-            ms = int((time.monotonic() - t0) * 1000)
-            with self.life_min.get_lock():
-                if not self.life_min.value or ms < self.life_min.value:
-                    self.life_min.value = ms
-                self.life_max.value = max(self.life_max.value, ms)
-                self.ended.value += 1
+            self.life_max.value = max(self.life_max.value,
+                                      int((time.monotonic() - t0) * 1000))
+            self.ended.value += 1
 
         i = 0
         while not self.stop.is_set():
@@ -481,13 +474,27 @@ class Trickler:
             self.proc.join()
 
 
-def trickle_beside_execs(ctx, name, sources):
+def connection_metrics(srv):
+    """The guard's counters in /metrics: {reason: count}, and "refused"."""
+    text = srv.call("GET", "/metrics").body.decode()
+    out = {m.group(1): int(m.group(2)) for m in re.finditer(
+        r'^agentjail_http_connections_ended_total\{reason="(\w+)"\} (\d+)$', text, re.M)}
+    m = re.search(r"^agentjail_http_connections_refused_total (\d+)$", text, re.M)
+    out["refused"] = int(m.group(1)) if m else None
+    m = re.search(r'^agentjail_http_connections\{state="unauthenticated"\} (\d+)$', text, re.M)
+    out["unauthenticated now"] = int(m.group(1)) if m else None
+    return out
+
+
+def trickle_beside_execs(ctx, name, sources, limit, how):
     """600 connections from `sources` trickle header bytes (and reopen
     whatever the server closes): /healthz answers, an authenticated client
     (from 127.0.0.1) creates a sandbox and runs 20 execs on fresh
     connections, every one succeeds while the trickle goes on; then the
     trickling connections are closed at the header deadline although each
-    keeps sending."""
+    keeps sending.  Meanwhile the server holds at most `limit` of them
+    (the per-address limit or the places of the unauthenticated), making
+    room `how`: "refused" or "shed"."""
     raise_nofile(4096)
     srv = Server(os.path.join(ctx.root, name), "--quiet",
                  "--header-timeout", str(TRICKLE_HEADER_S))
@@ -498,6 +505,7 @@ def trickle_beside_execs(ctx, name, sources):
         ticks = tr.ticks.value
         until(lambda: tr.ticks.value >= ticks + 3, "the trickle going", timeout=30)
         tr.reset_held()
+        unauth = [connection_metrics(srv)["unauthenticated now"]]
         r = request(srv.port, "GET", "/healthz", timeout=20)
         eq(r.status, 200, "healthz beside the trickle")
         r = srv.call("POST", "/v1/sandboxes", body={}, timeout=20)
@@ -513,6 +521,11 @@ def trickle_beside_execs(ctx, name, sources):
         # The trickle went on all along and still does: connections the
         # server held through the execs, and new steps of it after them.
         open_now, ticks = tr.open.value, tr.ticks.value
+        ended = connection_metrics(srv)
+        unauth.append(ended["unauthenticated now"])
+        check(0 < min(unauth) and max(unauth) <= limit,
+              f"unauthenticated connections held, at most {limit}: {unauth}")
+        check(ended[how] > 0, f"connections {how} to keep to the limits: {ended}")
         check(tr.alive(), "the trickler still running")
         until(lambda: tr.ticks.value > ticks + 5, "the trickle still going", timeout=30)
         held = tr.held_max.value
@@ -520,7 +533,7 @@ def trickle_beside_execs(ctx, name, sources):
         lat.sort()
         print(f"# {name}: beside 600 trickling connections from {len(sources)} "
               f"address(es) ({tr.opened.value} opened, {tr.ended.value} ended by the "
-              f"server so far, {open_now} open, up to {held} held): 20 execs on fresh "
+              f"server so far, {open_now} open, {held} held): 20 execs on fresh "
               f"connections, p50 {statistics.median(lat) * 1000:.1f} ms, "
               f"p99 {lat[-1] * 1000:.1f} ms")
         # No more reopening: each connection left still trickles, and the
@@ -531,13 +544,15 @@ def trickle_beside_execs(ctx, name, sources):
         until(lambda: tr.ticks.value > ticks + 1, "the trickler stopped reopening",
               timeout=30)
         left = tr.open.value
-        tr.reset_lifetimes()
         until(lambda: tr.open.value == 0,
               lambda: f"every trickling connection closed by the server "
                       f"({tr.open.value} of {left} still open)", timeout=60)
-        print(f"# {name}: the last {left} trickling connections ended after "
-              f"{tr.life_min.value / 1000:.1f}-{tr.life_max.value / 1000:.1f} s "
-              f"(--header-timeout {TRICKLE_HEADER_S})")
+        ended = connection_metrics(srv)
+        check(ended["header_timeout"] > 0, f"connections ended at the header deadline: {ended}")
+        check(tr.life_max.value >= TRICKLE_HEADER_S * 1000,
+              f"a trickling connection held until the deadline: {tr.life_max.value} ms")
+        print(f"# {name}: server ended {ended}; the longest-lived trickling connection "
+              f"{tr.life_max.value / 1000:.1f} s (--header-timeout {TRICKLE_HEADER_S})")
         eq(request(srv.port, "GET", "/healthz", timeout=20).status, 200, "healthz after")
     finally:
         tr.close()
@@ -546,14 +561,17 @@ def trickle_beside_execs(ctx, name, sources):
 
 @test
 def trickling_clients_from_one_address_do_not_lock_out_others(ctx):
-    trickle_beside_execs(ctx, "trickle1", ["127.0.0.2"])
+    # past --max-per-address (default 128) the address is refused
+    trickle_beside_execs(ctx, "trickle1", ["127.0.0.2"], 128, "refused")
 
 
 @test
 def trickling_clients_from_many_addresses_do_not_lock_out_others(ctx):
     # 60 from each, under the per-address limit: the places of the
     # unauthenticated as a whole are what keeps room for the execs.
-    trickle_beside_execs(ctx, "trickle10", [f"127.0.0.{i}" for i in range(2, 12)])
+    # default --max-unauth-connections: 3/4 of the 512 places
+    trickle_beside_execs(ctx, "trickle10", [f"127.0.0.{i}" for i in range(2, 12)], 384,
+                         "shed")
 
 
 def slow_put(port, key, path, total, chunk, step, stop):
@@ -681,9 +699,10 @@ def slow_bodies_are_cut_but_slow_answers_and_kept_alive_clients_are_not(ctx):
         eq(r.status, 200, "the kept-alive connection, after the deadline")
         kept.close()
         anon.close()
-        m = srv.call("GET", "/metrics").body.decode()
-        print("# " + "; ".join(line for line in m.splitlines()
-                               if line.startswith("agentjail_http_connections_ended")))
+        ended = connection_metrics(srv)
+        check(ended["slow_body"] >= 1 and ended["header_timeout"] >= 1,
+              f"the server counted what it ended: {ended}")
+        print(f"# server ended {ended}")
     finally:
         stop.set()
         for t in ts:
