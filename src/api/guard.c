@@ -348,17 +348,19 @@ struct guard_conn *guard_of(struct MHD_Connection *conn)
 
 /* The phases.  Each takes the lock, as the watchdog reads them. */
 
-void guard_head_in(struct guard_conn *c)
+bool guard_head_in(struct guard_conn *c)
 {
 	if (!c)
-		return;
+		return true;
 	pthread_mutex_lock(&c->g->lock);
+	bool ended = c->ended;
 	c->phase = G_BODY;
 	c->since_ms = now_ms();
 	c->busy = true; /* until the head's handler returns */
 	c->bytes = c->mark_bytes = 0;
 	c->waited_ms = c->mark_ms = 0;
 	pthread_mutex_unlock(&c->g->lock);
+	return !ended;
 }
 
 void guard_chunk_begin(struct guard_conn *c, size_t n)
@@ -385,14 +387,16 @@ void guard_chunk_end(struct guard_conn *c)
 	pthread_mutex_unlock(&c->g->lock);
 }
 
-void guard_body_in(struct guard_conn *c)
+bool guard_body_in(struct guard_conn *c)
 {
 	if (!c)
-		return;
+		return true;
 	pthread_mutex_lock(&c->g->lock);
+	bool ended = c->ended;
 	c->phase = G_WORK;
 	c->busy = false;
 	pthread_mutex_unlock(&c->g->lock);
+	return !ended;
 }
 
 void guard_request_end(struct guard_conn *c)

@@ -36,6 +36,7 @@
 #ifndef AJ_API_GUARD_H
 #define AJ_API_GUARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -80,11 +81,15 @@ void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
  * then it was ended at once). */
 struct guard_conn *guard_of(struct MHD_Connection *conn);
 
-/* The phases of a request, from the access handler; gc may be NULL. */
-void guard_head_in(struct guard_conn *gc);   /* head complete */
+/* The phases of a request, from the access handler; gc may be NULL.
+ * guard_head_in and guard_body_in return false if the guard has ended the
+ * connection meanwhile (a head complete just at its deadline, a body
+ * whose last bytes came after the connection made room for another):
+ * the request must not run, nobody would get its answer. */
+bool guard_head_in(struct guard_conn *gc);   /* head complete */
 void guard_chunk_begin(struct guard_conn *gc, size_t n); /* body bytes in */
 void guard_chunk_end(struct guard_conn *gc); /* handled, waiting again */
-void guard_body_in(struct guard_conn *gc);   /* body complete: answering */
+bool guard_body_in(struct guard_conn *gc);   /* body complete: answering */
 void guard_request_end(struct guard_conn *gc);
 /* The request authenticated: the connection is no longer limited as an
  * unauthenticated one. */

@@ -65,7 +65,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (!r->begun) {
 		r->begun = true;
 		r->method = method;
-		guard_head_in(r->gc);
+		if (!guard_head_in(r->gc))
+			return MHD_NO; /* ended at its deadline */
 		rc = router_begin(r);
 		if (r->answered)
 			guard_body_in(r->gc);
@@ -81,7 +82,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		guard_chunk_end(r->gc);
 		return rc;
 	}
-	guard_body_in(r->gc);
+	if (!guard_body_in(r->gc))
+		return MHD_NO; /* ended meanwhile: nobody to answer */
 	return router_finish(r);
 }
 
