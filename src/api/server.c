@@ -215,21 +215,19 @@ static void kill_all_running(struct api_server *s)
 /* The guard's limits: cfg's, with defaults for what it leaves at 0. */
 static void guard_config_of(const struct api_config *cfg, struct guard_config *g)
 {
-	*g = (struct guard_config){
-		.max_conns = cfg->max_connections ? cfg->max_connections
-						  : DEFAULT_MAX_CONNECTIONS,
-		.header_timeout_s = cfg->header_timeout_s ? cfg->header_timeout_s
-							  : DEFAULT_HEADER_TIMEOUT_S,
-		.idle_timeout_s = cfg->idle_timeout_s ? cfg->idle_timeout_s
-						      : DEFAULT_IDLE_TIMEOUT_S,
-		.min_body_rate = cfg->min_body_rate < 0	  ? 0
-				 : cfg->min_body_rate > 0 ? (unsigned)cfg->min_body_rate
-							  : DEFAULT_MIN_BODY_RATE,
-	};
+	memset(g, 0, sizeof(*g));
+	g->max_conns = cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
 	g->max_unauth = cfg->max_unauth ? cfg->max_unauth : g->max_conns - g->max_conns / 4;
-	g->max_per_addr = cfg->max_per_address ? cfg->max_per_address
-		: g->max_unauth < DEFAULT_MAX_PER_ADDRESS ? g->max_unauth
-							  : DEFAULT_MAX_PER_ADDRESS;
+	g->max_per_addr = cfg->max_per_address ? cfg->max_per_address : DEFAULT_MAX_PER_ADDRESS;
+	if (!cfg->max_per_address && g->max_per_addr > g->max_unauth)
+		g->max_per_addr = g->max_unauth;
+	g->header_timeout_s = cfg->header_timeout_s ? cfg->header_timeout_s
+						    : DEFAULT_HEADER_TIMEOUT_S;
+	g->idle_timeout_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_TIMEOUT_S;
+	if (cfg->min_body_rate > 0)
+		g->min_body_rate = (unsigned)cfg->min_body_rate;
+	else if (cfg->min_body_rate == 0)
+		g->min_body_rate = DEFAULT_MIN_BODY_RATE;
 }
 
 static int check(const struct api_config *cfg, struct sockaddr_storage *ss,
