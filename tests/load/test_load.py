@@ -710,6 +710,28 @@ def slow_bodies_are_cut_but_slow_answers_and_kept_alive_clients_are_not(ctx):
         srv.stop()
 
 
+@test
+def connection_flags_are_checked(ctx):
+    state = os.path.join(ctx.root, "flags")
+    for args, says in ((["--max-connections", "0"], "--max-connections: at least 1"),
+                       (["--max-per-address", "x"], "--max-per-address"),
+                       (["--header-timeout", "0"], "--header-timeout: 1 s to 1 h"),
+                       (["--min-body-rate", "2G"], "--min-body-rate: at most 1G"),
+                       (["--max-connections", "10", "--max-unauth-connections", "11"],
+                        "unauthenticated connections (11) over the connection limit (10)"),
+                       (["--max-connections", "10", "--max-per-address", "20"],
+                        "unauthenticated connections per address (20) over those of all "
+                        "addresses (8)")):
+        r = subprocess.run([AJ, "serve", "--listen", "127.0.0.1:0", "--state", state, *args],
+                           capture_output=True, text=True, timeout=30)
+        eq(r.returncode, 2, f"{args}: {r.stderr}")
+        check(says in r.stderr, f"{args}: {r.stderr!r} says {says!r}")
+    r = subprocess.run([AJ, "serve", "--help"], capture_output=True, text=True, timeout=30)
+    for flag in ("--max-connections", "--max-unauth-connections", "--max-per-address",
+                 "--header-timeout", "--min-body-rate"):
+        check(flag in r.stdout, f"{flag} in --help")
+
+
 # ---- kill -9 in the middle of load ----------------------------------------------------
 
 @test
