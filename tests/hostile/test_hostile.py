@@ -323,6 +323,23 @@ def fs_devices_and_kernel_interfaces(ctx):
         check("/tmp/x" not in f.read(), "host core_pattern untouched")
 
 
+@test
+def fs_host_boot_facts_are_not_shown(ctx):
+    # issue 11, item 10: the host's command line, boot id, pressure
+    both(["@P", "cat", "/proc/cmdline"], out("quiet\n", 0))
+    both(["@P", "cat", "/proc/pressure/memory"], fail("ENOENT"))
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        ids = [f.read()]
+    both(["@P", "cat", "/proc/sys/kernel/random/boot_id"], None,
+         lambda rec, mode: ids.append(rec["stdout"]))
+    ids.append(api_mode(["@P", "cat", "/proc/sys/kernel/random/boot_id"],
+                        sb=ctx.other)["stdout"])
+    # host, run, api sandbox, other api sandbox: all different
+    eq(len(set(ids)), 4, f"boot ids: {ids}")
+    eq(api_mode(["@P", "cat", "/proc/sys/kernel/random/boot_id"])["stdout"], ids[2],
+       "a sandbox keeps its boot id across commands")
+
+
 # ---- through the files API ---------------------------------------------------------
 
 @test
