@@ -733,18 +733,16 @@ static int cmd_counters(long max, const char *dir, int hold)
 	long ninst = n;
 
 	/* Watches: DIR and each of its entries, from every instance. */
-	char **paths = NULL;
+	static char *paths[65536];
 	size_t npaths = 0;
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	paths = malloc(sizeof(*paths));
 	paths[npaths++] = strdup(dir);
-	while (d && (de = readdir(d))) {
+	while (d && (de = readdir(d)) && npaths < sizeof(paths) / sizeof(*paths)) {
 		if (de->d_name[0] == '.')
 			continue;
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		paths = realloc(paths, (npaths + 1) * sizeof(*paths));
 		paths[npaths++] = strdup(path);
 	}
 	if (d)

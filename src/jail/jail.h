@@ -119,7 +119,6 @@ struct jail_spec {
 #define JAIL_OWNER_RUN_BASE 2001000000u
 #define JAIL_OWNER_BOX_BASE 2006000000u
 #define JAIL_BOX_IDS 65536u
-#define JAIL_RESERVED_IDS_END (JAIL_OWNER_BOX_BASE + JAIL_BOX_IDS)
 
 /* Fixed limits of every jail: signals queued at once (POSIX timers hold
  * one each) and bytes of POSIX message queues, counted for the whole

@@ -609,7 +609,7 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 	if (spec->net == JAIL_NET_NONE)
 		flags |= CLONE_NEWNET;
 	int pidfd = -1;
-	struct as_owner as;
+	struct as_owner as = { 0 };
 	if (root && owner_enter(owner, &as, e) < 0) {
 		close(sv[0]);
 		close(sv[1]);
