@@ -54,7 +54,13 @@
  *                          N pids before it execs (it still shows PID 1's
  *                          comm), SIGCONT the ones that exec'd; prints
  *                          "stopping", then "caught PID" for each stopped
- *                          before its exec; runs until killed */
+ *                          before its exec; runs until killed
+ *   counters MAX DIR [hold] take up to MAX (0: until refused) inotify
+ *                          instances, then watches on DIR and its entries
+ *                          (from every instance), then queued signals:
+ *                          "inotify N ERRNO|ok", "watches ..",
+ *                          "signals .."; with hold, then "holding" and
+ *                          keep them until killed */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -73,6 +79,7 @@
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -765,6 +772,70 @@ static int cmd_stop_starts(int n)
 	}
 }
 
+/* The kernel's per-user counters (issue 11, item 3): how many of each
+ * one sandbox gets, and whether it may keep them. */
+static int cmd_counters(long max, const char *dir, int hold)
+{
+	static int fds[65536];
+	long n = 0;
+	errno = 0;
+	while ((max == 0 || n < max) && n < 65536) {
+		int fd = inotify_init1(IN_CLOEXEC);
+		if (fd < 0)
+			break;
+		fds[n++] = fd;
+	}
+	printf("inotify %ld %s\n", n, n == max ? "ok" : ename(errno));
+	long ninst = n;
+
+	/* Watches: DIR and each of its entries, from every instance. */
+	static char *paths[65536];
+	size_t npaths = 0;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	paths[npaths++] = strdup(dir);
+	while (d && (de = readdir(d)) && npaths < sizeof(paths) / sizeof(*paths)) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		paths[npaths++] = strdup(path);
+	}
+	if (d)
+		closedir(d);
+	n = 0;
+	int err = 0;
+	for (long i = 0; i < ninst && !err; i++)
+		for (size_t p = 0; p < npaths && !err && (max == 0 || n < max); p++) {
+			if (inotify_add_watch(fds[i], paths[p], IN_MODIFY) < 0)
+				err = errno;
+			else
+				n++;
+		}
+	printf("watches %ld %s\n", n, n == max ? "ok" : err ? ename(err) : "E?");
+
+	/* Signals queued to ourselves (blocked, so they stay queued). */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	n = 0;
+	errno = 0;
+	while (max == 0 || n < max) {
+		union sigval v = { .sival_int = (int)n };
+		if (sigqueue(getpid(), SIGRTMIN, v) < 0)
+			break;
+		n++;
+	}
+	printf("signals %ld %s\n", n, n == max ? "ok" : ename(errno));
+	if (!hold)
+		return 0;
+	printf("holding\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 static int x32_getpid(void)
 {
 	/* x86_64 kernel, x32 syscall number: bit 30 set. */
@@ -907,6 +978,8 @@ int main(int argc, char **argv)
 		printf("created %ld %s\n", n, n == want ? "ok" : ename(errno));
 		return 0;
 	}
+	if (!strcmp(c, "counters") && a1 && a2)
+		return cmd_counters(atol(a1), a2, argc > 4 && !strcmp(argv[4], "hold"));
 	if (!strcmp(c, "spin-children") && a1)
 		return cmd_spin_children(atoi(a1));
 	if (!strcmp(c, "stop-starts") && a1)

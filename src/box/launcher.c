@@ -28,7 +28,7 @@ struct l_req {
 	uint32_t type;
 	uint32_t net_host;
 	uint32_t host_id;
-	uint32_t pad;
+	uint32_t owner_id;
 	char name[L_NAME_MAX];
 	struct jail_limits limits;
 };
@@ -172,6 +172,7 @@ static int do_spawn(struct lstate *s, const struct l_req *q, struct l_reply *r,
 	spec.fs_plan = s->plan;
 	spec.name = q->name;
 	spec.host_id = q->host_id;
+	spec.owner_id = q->owner_id;
 
 	struct held *h = &s->jails[s->n];
 	memset(h, 0, sizeof(*h));
@@ -394,10 +395,10 @@ static int set_name(struct l_req *q, const char *name, struct aj_err *e)
 
 int launcher_spawn(struct launcher *l, const char *name,
 		   const struct jail_limits *lim, bool net_host, uid_t host_id,
-		   struct launched *out, struct aj_err *e)
+		   uid_t owner_id, struct launched *out, struct aj_err *e)
 {
 	struct l_req q = { .type = L_SPAWN, .net_host = net_host,
-			   .host_id = host_id, .limits = *lim };
+			   .host_id = host_id, .owner_id = owner_id, .limits = *lim };
 	struct l_reply r;
 	int fd = -1;
 	if (set_name(&q, name, e) < 0 || call(l, &q, &r, &fd, e) < 0)

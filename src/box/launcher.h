@@ -30,10 +30,12 @@ struct launched {
 	char warnings[256];
 };
 
-/* name: unique, [A-Za-z0-9_-], also the cgroup leaf. */
+/* name: unique, [A-Za-z0-9_-], also the cgroup leaf.  host_id: the
+ * sandbox user's host uid and gid; owner_id: the host uid owning its
+ * user namespace (both unique per live sandbox: jail.h). */
 int launcher_spawn(struct launcher *l, const char *name,
 		   const struct jail_limits *lim, bool net_host, uid_t host_id,
-		   struct launched *out, struct aj_err *e);
+		   uid_t owner_id, struct launched *out, struct aj_err *e);
 int launcher_destroy(struct launcher *l, const char *name, struct aj_err *e);
 int launcher_stats(struct launcher *l, const char *name,
 		   struct jail_stats *st, struct aj_err *e);

@@ -19,7 +19,7 @@
 #include "jail/jail.h"
 #include "util/crypto.h"
 
-#define MAX_SLOTS 65536
+#define MAX_SLOTS JAIL_BOX_IDS
 #define MAX_KV 64
 #define MAX_KEY_LEN 256
 #define MAX_VALUE_LEN 4096
@@ -456,7 +456,9 @@ int sb_spawn(struct box_mgr *m, struct sandbox *sb, struct aj_err *e)
 	struct jail_limits lim;
 	box_shape_limits(&sb->shape, &lim);
 	/* Each live sandbox gets its own host uid: even outside its
-	 * namespaces, nothing of one sandbox is another's to touch. */
+	 * namespaces, nothing of one sandbox is another's to touch; and its
+	 * user namespace an owner of its own, so that the kernel's per-user
+	 * counters (inotify, queued signals...) are the sandbox's alone. */
 	pthread_mutex_lock(&m->lock);
 	int rc = take_slot(m, &sb->slot);
 	pthread_mutex_unlock(&m->lock);
@@ -464,7 +466,8 @@ int sb_spawn(struct box_mgr *m, struct sandbox *sb, struct aj_err *e)
 		return aj_err_set(e, AJ_EQUOTA, 0, "no free host id for another sandbox");
 	sb->has_slot = true;
 	if (launcher_spawn(m->launcher, sb->id, &lim, sb->shape.net_host,
-			   JAIL_DEFAULT_HOST_ID + 1 + sb->slot, &sb->jail, e) < 0) {
+			   JAIL_DEFAULT_HOST_ID + 1 + sb->slot,
+			   JAIL_OWNER_BOX_BASE + sb->slot, &sb->jail, e) < 0) {
 		sb_discard(m, sb);
 		return -1;
 	}

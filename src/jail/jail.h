@@ -100,10 +100,36 @@ struct jail_spec {
 					 to when we are root; 0 = default
 					 JAIL_DEFAULT_HOST_ID.  Ignored when not
 					 root (then it is the caller's own id). */
+	uid_t owner_id;               /* host uid that owns the sandbox's user
+					 namespace when we are root: unique per
+					 live jail, never host_id; 0 = ours, from
+					 our pid (JAIL_OWNER_RUN_BASE + pid).
+					 Ignored when not root. */
 };
 
-/* An unprivileged host id far from the ranges /etc/subuid hands out. */
+/* Host uids agentjail takes for itself when run as root (README, "Host
+ * ids"); no account or other program on the host may use them: the
+ * owner of a user namespace holds every capability over it.
+ *
+ *   JAIL_DEFAULT_HOST_ID            the sandbox user of `agentjail run`
+ *   JAIL_DEFAULT_HOST_ID + 1 + n    the server's sandbox users (box/)
+ *   JAIL_OWNER_RUN_BASE + pid       owner of an `agentjail run`'s user
+ *                                   namespace (pids stay below 2^22)
+ *   JAIL_OWNER_BOX_BASE + n         owners of the server's sandboxes'
+ *                                   user namespaces
+ *
+ * n < JAIL_BOX_IDS, a live sandbox's slot.  Why an owner of its own:
+ * spawn.c, "Whose counters". */
 #define JAIL_DEFAULT_HOST_ID 2000000000u
+#define JAIL_OWNER_RUN_BASE 2001000000u
+#define JAIL_OWNER_BOX_BASE 2006000000u
+#define JAIL_BOX_IDS 65536u
+
+/* Fixed limits of every jail: signals queued at once (POSIX timers hold
+ * one each) and bytes of POSIX message queues, counted for the whole
+ * sandbox (its user). */
+#define JAIL_SIGPENDING 4096
+#define JAIL_MSGQUEUE_BYTES (800u << 10)
 
 /* Defaults: 512M memory, 256 pids, 1 CPU, 1G/65536-file disk, 64M fsize,
  * 256 files, 30 s timeout, 1M output per stream, no network. */

@@ -8,7 +8,7 @@
  *   /etc                    a few host files read-only + synthetic passwd,
  *                           group, hosts, hostname
  *   /proc                   fresh, for the new pid namespace; sensitive
- *                           entries masked
+ *                           entries masked, the host's boot facts replaced
  *   /dev                    null zero full random urandom tty bound from the
  *                           host, a private devpts, shm, fd symlinks
  *   /tmp /workspace /dev/shm  writable directories of the root tmpfs (or
@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -289,11 +290,42 @@ static int dev(struct aj_err *e)
 	return make_dir("/dev/shm", 01777, e);
 }
 
+/* What /proc says about the host's boot, replaced by the sandbox's own:
+ * the kernel command line by a neutral one, boot_id by a random UUID of
+ * this sandbox (a program that keys state on it sees a fresh machine
+ * per sandbox, and no two sandboxes - nor the host - share one). */
+#define PROC_CMDLINE "quiet\n"
+
+static int random_uuid(char out[37], struct aj_err *e)
+{
+	unsigned char b[16];
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return aj_err_sys(e, AJ_EINTERNAL, "getrandom");
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	static const char hex[] = "0123456789abcdef";
+	char *o = out;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[b[i] >> 4];
+		*o++ = hex[b[i] & 15];
+	}
+	*o = '\0';
+	return 0;
+}
+
 /* A fresh procfs shows only the sandbox's pid namespace.  Entries that
  * expose the kernel or the machine are masked: files by binding
- * /dev/null over them, directories by an empty read-only tmpfs (mounted
- * once, then bound: cheaper than a superblock each), and /proc/sys made
- * read-only (programs read it: overcommit, somaxconn...). */
+ * /dev/null over them, directories (host-wide pressure stall figures
+ * among them) by an empty directory; the boot facts above are replaced;
+ * and /proc/sys is made read-only (programs read it: overcommit,
+ * somaxconn...).  The empty directory and the replacement files live in
+ * one small read-only tmpfs, staged at FACTS, bound where they go, then
+ * detached from FACTS: one superblock for all, none of the sandbox's
+ * disk quota. */
+#define FACTS "/.aj-proc"
+
 static int proc(struct aj_err *e)
 {
 	static const char *const files[] = {
@@ -303,7 +335,11 @@ static int proc(struct aj_err *e)
 		"config.gz", "vmallocinfo", "pagetypeinfo", "slabinfo",
 	};
 	static const char *const dirs[] = {
-		"acpi", "asound", "bus", "driver", "fs", "irq", "scsi",
+		"acpi", "asound", "bus", "driver", "fs", "irq", "scsi", "pressure",
+	};
+	static const struct { const char *name, *target; } facts[] = {
+		{ FACTS "/cmdline", "/proc/cmdline" },
+		{ FACTS "/boot_id", "/proc/sys/kernel/random/boot_id" },
 	};
 	if (make_dir("/proc", 0555, e) < 0)
 		return -1;
@@ -315,24 +351,36 @@ static int proc(struct aj_err *e)
 		if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0 && errno != ENOENT)
 			return aj_err_sys(e, AJ_EINTERNAL, "mask %s", path);
 	}
-	char empty[64] = ""; /* first masked directory, source of the rest */
+
+	char uuid[37], boot_id[38];
+	if (random_uuid(uuid, e) < 0)
+		return -1;
+	snprintf(boot_id, sizeof(boot_id), "%s\n", uuid);
+	if (make_dir(FACTS, 0700, e) < 0)
+		return -1;
+	if (mount("tmpfs", FACTS, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0555,size=16k,nr_inodes=8") < 0)
+		return aj_err_sys(e, AJ_EINTERNAL, "mount %s", FACTS);
+	if (write_file(facts[0].name, PROC_CMDLINE, e) < 0 ||
+	    write_file(facts[1].name, boot_id, e) < 0 ||
+	    make_dir(FACTS "/empty", 0555, e) < 0)
+		return -1;
+	/* Read-only from here; every bind of it inherits that. */
+	if (mount(NULL, FACTS, NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		return aj_err_sys(e, AJ_EINTERNAL, "remount %s read-only", FACTS);
+	for (size_t i = 0; i < sizeof(facts) / sizeof(*facts); i++)
+		if (mount(facts[i].name, facts[i].target, NULL, MS_BIND, NULL) < 0 &&
+		    errno != ENOENT)
+			return aj_err_sys(e, AJ_EINTERNAL, "replace %s", facts[i].target);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
 		snprintf(path, sizeof(path), "/proc/%s", dirs[i]);
-		int rc;
-		if (!empty[0])
-			rc = mount("tmpfs", path, "tmpfs",
-				   MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-				   "mode=0555,size=4k,nr_inodes=1");
-		else
-			rc = mount(empty, path, NULL, MS_BIND, NULL);
-		if (rc < 0) {
-			if (errno == ENOENT)
-				continue;
+		if (mount(FACTS "/empty", path, NULL, MS_BIND, NULL) < 0 && errno != ENOENT)
 			return aj_err_sys(e, AJ_EINTERNAL, "mask %s", path);
-		}
-		if (!empty[0])
-			snprintf(empty, sizeof(empty), "%s", path);
 	}
+	if (umount2(FACTS, MNT_DETACH) < 0 || rmdir(FACTS) < 0)
+		return aj_err_sys(e, AJ_EINTERNAL, "detach %s", FACTS);
 	return bind_mount("/proc/sys", "/proc/sys", RO | MOUNT_ATTR_NOEXEC, e);
 }
 

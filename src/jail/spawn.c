@@ -3,7 +3,8 @@
  *  parent                                  child (clone: new user, pid,
  *  ------                                  mount, ipc, uts [, net] ns)
  *  seccomp policy (precompiled)            -----
- *  clone -------------------------------->  PDEATHSIG=SIGKILL, default signals
+ *  clone, euid = the namespace's owner -->  PDEATHSIG=SIGKILL, default signals
+ *  (as root: "Whose counters" below)
  *  write uid_map/gid_map (1000 -> host id)  wait for "ids"
  *  "ids" -------------------------------->  setresgid/setgroups/setresuid 1000,
  *                                           PDEATHSIG again (the uid change
@@ -42,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/securebits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -163,6 +165,23 @@ static int set_rlimits(const struct jail_limits *l, struct aj_err *e)
 		rl.rlim_cur = rl.rlim_max = l->nofile < cur.rlim_max ? l->nofile : cur.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			return aj_err_sys(e, AJ_EINTERNAL, "RLIMIT_NOFILE");
+	}
+	/* Per sandbox now (see "Whose counters" below), and bounded the same
+	 * whatever the caller's own limits: queued signals (and POSIX
+	 * timers, which hold one each) and bytes of POSIX message queues.
+	 * Lowering only: a hard limit cannot be raised in here. */
+	static const struct { int res; rlim_t max; const char *name; } fixed[] = {
+		{ RLIMIT_SIGPENDING, JAIL_SIGPENDING, "RLIMIT_SIGPENDING" },
+		{ RLIMIT_MSGQUEUE, JAIL_MSGQUEUE_BYTES, "RLIMIT_MSGQUEUE" },
+	};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++) {
+		struct rlimit cur;
+		if (getrlimit(fixed[i].res, &cur) < 0)
+			return aj_err_sys(e, AJ_EINTERNAL, "%s", fixed[i].name);
+		rl.rlim_cur = rl.rlim_max = fixed[i].max < cur.rlim_max ? fixed[i].max
+									 : cur.rlim_max;
+		if (setrlimit(fixed[i].res, &rl) < 0)
+			return aj_err_sys(e, AJ_EINTERNAL, "%s", fixed[i].name);
 	}
 	if (l->cpu_time_s) {
 		/* SIGXCPU at the limit, SIGKILL a second later if ignored. */
@@ -390,6 +409,75 @@ static int write_proc(pid_t pid, const char *file, const char *text)
 	return n == (ssize_t)len ? 0 : -1;
 }
 
+/* Whose counters.  The kernel keeps a user's inotify instances and
+ * watches, queued signals (RLIMIT_SIGPENDING), POSIX queue bytes,
+ * namespaces and the like per (user namespace, uid), and charges each
+ * one up the chain of namespaces: a namespace's share at the level
+ * above belongs to its owner, the euid of whoever created it
+ * (kernel/ucount.c).  Created by root, every sandbox would spend host
+ * root's own budget: one of them holding 128 inotify instances or every
+ * pending signal breaks inotify_init1 and timer_create for the host and
+ * for all other sandboxes.  So as root we create the namespace as its
+ * own owner, a reserved host uid (jail.h) for just the clone: the
+ * sandbox then draws on that uid's budget, the host's per-user limits
+ * (fs.inotify.max_user_*, our RLIMIT_SIGPENDING) apply to it alone, and
+ * root's is untouched.  The uid its files belong to does not change.
+ *
+ * Only this thread's euid changes (a raw syscall, not glibc's
+ * all-threads setresuid), and back to 0 right after the clone: the real
+ * and saved uid stay 0.  With SECBIT_NO_SETUID_FIXUP we keep our
+ * capabilities meanwhile, so that kernels allowing user namespaces to
+ * CAP_SYS_ADMIN only (Debian's unprivileged_userns_clone=0, Ubuntu's
+ * AppArmor restriction) still let us.  An euid change also resets the
+ * dumpable flag and the parent-death signal: restored afterwards. */
+struct as_owner {
+	int securebits; /* before, or -1 */
+	int dumpable;
+	int pdeathsig;
+	pid_t ppid;
+};
+
+static int owner_enter(uid_t owner, struct as_owner *s, struct aj_err *e)
+{
+	s->securebits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+	s->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	s->pdeathsig = 0;
+	prctl(PR_GET_PDEATHSIG, &s->pdeathsig, 0, 0, 0);
+	s->ppid = getppid();
+	/* Locked securebits (a container runtime's) are no reason to fail:
+	 * the clone then needs no capability or fails on its own. */
+	if (s->securebits >= 0 && !(s->securebits & SECBIT_NO_SETUID_FIXUP) &&
+	    prctl(PR_SET_SECUREBITS, (unsigned long)s->securebits | SECBIT_NO_SETUID_FIXUP,
+		  0, 0, 0) < 0)
+		s->securebits = -1;
+	if (syscall(SYS_setresuid, -1, owner, -1) == 0)
+		return 0;
+	int saved = errno;
+	if (s->securebits >= 0)
+		prctl(PR_SET_SECUREBITS, (unsigned long)s->securebits, 0, 0, 0);
+	errno = saved;
+	return aj_err_sys(e, AJ_EUNSUPPORTED,
+			  "cannot act as host uid %u to own the sandbox's user namespace",
+			  (unsigned)owner);
+}
+
+static int owner_leave(const struct as_owner *s, struct aj_err *e)
+{
+	if (syscall(SYS_setresuid, -1, 0, -1) < 0)
+		return aj_err_sys(e, AJ_EINTERNAL, "cannot return to euid 0");
+	if (s->securebits >= 0)
+		prctl(PR_SET_SECUREBITS, (unsigned long)s->securebits, 0, 0, 0);
+	if (s->dumpable == 0 || s->dumpable == 1)
+		prctl(PR_SET_DUMPABLE, s->dumpable, 0, 0, 0);
+	if (s->pdeathsig) {
+		prctl(PR_SET_PDEATHSIG, s->pdeathsig, 0, 0, 0);
+		/* Our parent died while the signal was off: deliver it. */
+		if (getppid() != s->ppid)
+			kill(getpid(), s->pdeathsig);
+	}
+	return 0;
+}
+
 /* Map ONLY the sandbox user to one host id: nothing else in the
  * namespace has a host identity, in particular not host root. */
 static int write_id_maps(pid_t pid, uid_t hu, gid_t hg, int root,
@@ -482,9 +570,16 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 	int root = geteuid() == 0;
 	uid_t hu = root ? (spec->host_id ? spec->host_id : JAIL_DEFAULT_HOST_ID) : getuid();
 	gid_t hg = root ? (gid_t)hu : getgid();
+	uid_t owner = spec->owner_id ? spec->owner_id
+				     : JAIL_OWNER_RUN_BASE + (uid_t)getpid();
 	if (root && hu == 0) {
 		jail_policy_free(own);
 		return aj_err_set(e, AJ_EINVAL, 0, "refusing to map the sandbox to host root");
+	}
+	if (root && (owner == hu || owner == (uid_t)-1)) {
+		jail_policy_free(own);
+		return aj_err_set(e, AJ_EINVAL, 0,
+				  "the user namespace's owner must not be the sandbox user");
 	}
 	if (root)
 		warn_workspace(spec, hu, hg, &out->warnings);
@@ -514,8 +609,28 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 	if (spec->net == JAIL_NET_NONE)
 		flags |= CLONE_NEWNET;
 	int pidfd = -1;
+	struct as_owner as = { 0 };
+	if (root && owner_enter(owner, &as, e) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		jail_policy_free(own);
+		return -1;
+	}
 	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, &pidfd, NULL, NULL);
+	int clone_err = errno;
+	if (pid != 0 && root && owner_leave(&as, e) < 0) {
+		if (pid > 0) {
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			waitpid(pid, NULL, 0);
+			close(pidfd);
+		}
+		close(sv[0]);
+		close(sv[1]);
+		jail_policy_free(own);
+		return -1;
+	}
 	if (pid < 0) {
+		errno = clone_err;
 		aj_err_sys(e, errno == EPERM || errno == ENOSPC ? AJ_EUNSUPPORTED
 								 : AJ_EINTERNAL,
 			   "clone (user namespaces available?)");

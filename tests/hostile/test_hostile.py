@@ -323,6 +323,23 @@ def fs_devices_and_kernel_interfaces(ctx):
         check("/tmp/x" not in f.read(), "host core_pattern untouched")
 
 
+@test
+def fs_host_boot_facts_are_not_shown(ctx):
+    # issue 11, item 10: the host's command line, boot id, pressure
+    both(["@P", "cat", "/proc/cmdline"], out("quiet\n", 0))
+    both(["@P", "cat", "/proc/pressure/memory"], fail("ENOENT"))
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        ids = [f.read()]
+    both(["@P", "cat", "/proc/sys/kernel/random/boot_id"], None,
+         lambda rec, mode: ids.append(rec["stdout"]))
+    ids.append(api_mode(["@P", "cat", "/proc/sys/kernel/random/boot_id"],
+                        sb=ctx.other)["stdout"])
+    # host, run, api sandbox, other api sandbox: all different
+    eq(len(set(ids)), 4, f"boot ids: {ids}")
+    eq(api_mode(["@P", "cat", "/proc/sys/kernel/random/boot_id"])["stdout"], ids[2],
+       "a sandbox keeps its boot id across commands")
+
+
 # ---- through the files API ---------------------------------------------------------
 
 @test
@@ -729,6 +746,94 @@ def exhaust_huge_argv_and_env(ctx):
 def exhaust_open_files(ctx):
     both(["@P", "openmany"], None,
          lambda rec, mode: eq(rec["stdout"].split()[::2], ["opened", "EMFILE"], f"[{mode}]"))
+
+
+# The kernel's per-user counters (issue 11, item 3): what one sandbox
+# holds of inotify instances, watches and queued signals is its own
+# budget, not host root's nor the next sandbox's.
+ONE_OF_EACH = "inotify 1 ok\nwatches 1 ok\nsignals 1 ok\n"
+JAIL_SIGPENDING = 4096  # jail.h
+
+
+def inotify_limits():
+    with open("/proc/sys/fs/inotify/max_user_instances") as f:
+        inst = int(f.read())
+    with open("/proc/sys/fs/inotify/max_user_watches") as f:
+        watches = int(f.read())
+    return inst, watches
+
+
+def hold_counters_run(files):
+    """A: an agentjail run taking every instance, watch and queued signal
+    it can; returns (its process, its report) once it holds them."""
+    p = subprocess.Popen(
+        [AJ, "run", "--ro-bind", f"{PROBE}:/probe"] + RUN_LIMITS +
+        ["--timeout", "300s", "--", "sh", "-c",
+         f"mkdir /tmp/w && /probe mkfiles /tmp/w {files} >/dev/null && "
+         "exec /probe counters 0 /tmp/w hold"],
+        stdout=subprocess.PIPE, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True).start()
+    until(lambda: "holding\n" in lines or p.poll() is not None, "[run] A holds them",
+          timeout=120)
+    return p, "".join(lines)
+
+
+def hold_counters_api(files):
+    sid = create()
+    install_probe(sid)
+    r = CTX.srv.call("POST", f"/v1/sandboxes/{sid}/exec",
+                     body={"command": f"mkdir /tmp/w && {CTX.probe_path} mkfiles /tmp/w "
+                                      f"{files} >/dev/null && exec {CTX.probe_path} "
+                                      "counters 0 /tmp/w hold",
+                           "background": True})
+    eq(r.status, 202, f"[api] A started: {r.body[:200]!r}")
+    pid = r.json["pid"]
+    got = {}
+
+    def holding():
+        rec = CTX.srv.call("GET", f"/v1/sandboxes/{sid}/processes/{pid}").json
+        got["out"] = rec.get("stdout", "")
+        return "holding\n" in got["out"] or rec.get("state") == "exited"
+    until(holding, "[api] A holds them", timeout=120)
+    return sid, got["out"]
+
+
+@test
+def exhaust_kernel_counters_of_the_user(ctx):
+    if not IS_ROOT:
+        skip("not root: a sandbox is the caller's own user and shares its budget")
+    inst, watches = inotify_limits()
+    if inst > 200:
+        skip(f"host allows {inst} inotify instances per user: a sandbox runs out "
+             "of open files first")
+    files = watches // inst + 2  # files per instance: all of them pass the limit
+    if files > SHAPE["disk_inodes"] - 100:
+        skip(f"host allows {watches} inotify watches per user: more files than "
+             "a sandbox may create")
+    for mode in MODES:
+        if mode == "run":
+            a, report = hold_counters_run(files)
+        else:
+            sid, report = hold_counters_api(files)
+        try:
+            got = [ln.split() for ln in report.splitlines()[:3]]
+            eq([(w[0], w[2]) for w in got],
+               [("inotify", "EMFILE"), ("watches", "ENOSPC"), ("signals", "EAGAIN")],
+               f"[{mode}] A ran out of each: {report!r}")
+            check(int(got[0][1]) > 0 and int(got[1][1]) > 0, f"[{mode}] A had some")
+            eq(int(got[2][1]), JAIL_SIGPENDING, f"[{mode}] A's own signal limit")
+            # while A holds them: host root, and B in either mode, get all three
+            r = subprocess.run([PROBE, "counters", "1", "/"], capture_output=True,
+                               text=True, timeout=60)
+            eq(r.stdout, ONE_OF_EACH, f"[{mode}] host root beside A")
+            both(["@P", "counters", "1", "/tmp"], out(ONE_OF_EACH, 0))
+        finally:
+            if mode == "run":
+                a.kill()
+                a.wait(30)
+            else:
+                destroy(sid)
 
 
 # ==== cross-sandbox ===============================================================================

@@ -9,6 +9,7 @@ Environment (set by tests/run.sh): AGENTJAIL, PROBE.
 import ctypes
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -203,6 +204,37 @@ def proc_sensitive_entries_are_masked():
        "/proc/sys")
     check(len(lines(probe("ls", "/proc/sys/kernel"))) > 10, "/proc/sys readable")
     eq(probe("ls", "/sys")["stdout"], "ENOENT\n", "/sys")
+
+
+UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+
+
+@test
+def proc_host_boot_facts_are_not_shown():
+    # The host's kernel command line, boot id and pressure figures: a
+    # neutral command line, a boot id of the sandbox's own (the same on
+    # every read in it), no pressure files.
+    with open("/proc/cmdline") as f:
+        host_cmdline = f.read()
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        host_boot_id = f.read()
+    rec = probe("cat", "/proc/cmdline")
+    eq(rec["stdout"], "quiet\n", "/proc/cmdline")
+    check(host_cmdline.strip() not in rec["stdout"], "not the host's command line")
+    ids = []
+    for _ in range(2):
+        rec = aj([], ["sh", "-c", "/probe cat /proc/sys/kernel/random/boot_id; "
+                                  "/probe cat /proc/sys/kernel/random/boot_id"]).rec
+        first, second = rec["stdout"].splitlines()
+        check(re.fullmatch(UUID_RE, first), f"a random UUID: {first!r}")
+        eq(second, first, "the same boot id on every read of one sandbox")
+        ids.append(first + "\n")
+    check(ids[0] != ids[1], f"two sandboxes, two boot ids: {ids}")
+    check(host_boot_id not in ids, "not the host's boot id")
+    eq(probe("cat", "/proc/pressure/cpu")["stdout"], "ENOENT\n", "/proc/pressure/cpu")
+    check(probe("ls", "/proc/pressure")["stdout"] in ("", "ENOENT\n"), "/proc/pressure empty")
+    eq(probe("write", "/proc/sys/kernel/random/boot_id", "x")["stdout"], "EROFS\n",
+       "boot id read-only")
 
 
 # ---- privileges ----------------------------------------------------------------
