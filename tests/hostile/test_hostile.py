@@ -42,6 +42,7 @@ import hostfacts  # noqa: E402
 AJ = os.environ.get("AGENTJAIL", "build/agentjail")
 PROBE = os.environ.get("PROBE", "build/tests/probe")
 IS_ROOT = os.geteuid() == 0
+RUN = uuid.uuid4().hex[:6]  # in every name this run leaves on the host
 
 # The same limits in both modes.
 SHAPE = {"memory_mb": 256, "pids": 64, "disk_mb": 64, "disk_inodes": 4096,
@@ -204,7 +205,7 @@ def install_probe(sid):
 # ---- setup ------------------------------------------------------------------------
 
 def setup():
-    CTX.root = tempfile.mkdtemp(prefix="aj-hostile-")
+    CTX.root = tempfile.mkdtemp(prefix=f"aj-hostile-{RUN}-")
     os.chmod(CTX.root, 0o755)
     CTX.srv = Server(CTX.root, "--quiet")
     CTX.probe_path = "/workspace/.probe"
@@ -345,7 +346,7 @@ def fs_host_boot_facts_are_not_shown(ctx):
 @test
 def files_api_dotdot_paths_stay_inside(ctx):
     sb = ctx.sb
-    marker = "aj-hostile-" + uuid.uuid4().hex[:12]
+    marker = f"aj-hostile-{RUN}-" + uuid.uuid4().hex[:12]
     for p in ("../../../../etc/shadow", "/../../etc/shadow", "a/../../../root"):
         r = ctx.srv.call("GET", files_url(sb, p))
         eq(r.status, 404, f"GET {p}: {r.body[:100]!r}")
@@ -365,7 +366,7 @@ def files_api_dotdot_paths_stay_inside(ctx):
 @test
 def files_api_symlinks_and_hardlinks_resolve_inside(ctx):
     sb = ctx.sb
-    hostdir = tempfile.mkdtemp(prefix="aj-hostile-target-", dir=ctx.root)
+    hostdir = tempfile.mkdtemp(prefix=f"aj-hostile-{RUN}-target-", dir=ctx.root)
     os.chmod(hostdir, 0o777)
     with open(os.path.join(hostdir, "secret"), "w") as f:
         f.write("host secret")
@@ -392,7 +393,7 @@ def files_api_symlinks_and_hardlinks_resolve_inside(ctx):
 @test
 def files_api_symlink_swapped_in_a_tight_loop_during_uploads(ctx):
     sb = ctx.sb
-    hostdir = tempfile.mkdtemp(prefix="aj-hostile-swap-", dir=ctx.root)
+    hostdir = tempfile.mkdtemp(prefix=f"aj-hostile-{RUN}-swap-", dir=ctx.root)
     os.chmod(hostdir, 0o777)
     # In the sandbox: /workspace/sw/swap flips between a link to the host
     # path, a link to / and a link to a real directory, as fast as Python
@@ -603,7 +604,7 @@ def net_server_port_and_host_loopback(ctx):
 
 @test
 def net_host_abstract_unix_socket(ctx):
-    name = f"aj-hostile-{os.getpid()}"
+    name = f"aj-hostile-{RUN}-{os.getpid()}"
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind("\0" + name)
     srv.listen(1)
@@ -704,7 +705,7 @@ def exhaust_busy_loop_and_sleep_past_the_timeout(ctx):
 def exhaust_daemon_does_not_outlive_its_sandbox(ctx):
     # run: the daemon dies with the command.  api: the sandbox persists,
     # so may the daemon - until the sandbox goes, and never beyond it.
-    token = "tok-daemon-" + uuid.uuid4().hex[:8]
+    token = f"tok-daemon-{RUN}-" + uuid.uuid4().hex[:8]
     rec = run_mode(["sh", "-c", f"@P daemonize {token}-run; echo back"])
     eq((rec["stdout"], rec["exit_code"]), ("daemonized\nback\n", 0), "[run]")
     until(lambda: not host_pids_with(f"{token}-run"), "run's daemon gone")
@@ -852,7 +853,7 @@ def cross_processes_and_files_of_another_sandbox(ctx):
 
 @test
 def cross_abstract_sockets_sysv_ipc_and_locks(ctx):
-    name = "aj-hostile-b-" + uuid.uuid4().hex[:8]
+    name = f"aj-hostile-{RUN}-b-" + uuid.uuid4().hex[:8]
     r = ctx.srv.call("POST", f"/v1/sandboxes/{ctx.other}/exec",
                      body={"cmd": ["/workspace/.probe", "abstract-listen", name, "60"],
                            "background": True})
@@ -1116,11 +1117,12 @@ def server_survives_and_nothing_is_left(ctx):
         log = f.read().decode(errors="replace")
     for bad in ("runtime error", "AddressSanitizer", "LeakSanitizer"):
         check(bad not in log, f"{bad} in the server log")
-    left = [p for p in host_pids_with("aj-hostile") + host_pids_with("tok-daemon")
+    # this run's markers only: other runs of the battery may share the host
+    left = [p for p in host_pids_with(f"aj-hostile-{RUN}") + host_pids_with(f"tok-daemon-{RUN}")
             if p != os.getpid()]
     eq(left, [], "no process of the battery left")
     with open("/proc/self/mountinfo") as f:
-        eq([ln for ln in f if "aj-hostile" in ln], [], "no mounts left")
+        eq([ln for ln in f if f"aj-hostile-{RUN}" in ln], [], "no mounts left")
 
 
 if __name__ == "__main__":
