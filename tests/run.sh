@@ -6,7 +6,10 @@
 # counts as one failure, so a crash can never look green.  "ok N - name #
 # SKIP reason" (a check this machine cannot run) counts as skipped, never
 # as passed.
-# Environment: BUILD (default build), SUITES (space-separated filter).
+# Environment: BUILD (default build), SUITES (space-separated filter), UML
+# (non-empty: also tests/uml/test_uml.sh, the suites again inside a User-
+# Mode Linux guest with cgroup v2 and a 6.1 kernel; `make test-uml` and
+# `make check` set it).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -29,6 +32,7 @@ suites() {
 	for t in tests/e2b/*.test.mjs; do
 		[ -f "$t" ] && echo "e2b:$t"
 	done
+	[ -n "${UML:-}" ] && echo "uml:tests/uml/test_uml.sh"
 }
 
 passed=0
@@ -48,6 +52,7 @@ for s in $(suites); do
 	py) "$PY" "$file" >"$log" 2>&1 ;;
 	node) tests/node/run.sh "$file" >"$log" 2>&1 ;;
 	e2b) tests/e2b/run.sh "$file" >"$log" 2>&1 ;;
+	uml) "$file" >"$log" ;;
 	esac
 	rc=$?
 	cat "$log"

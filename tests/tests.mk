@@ -19,10 +19,19 @@ $(PROBE): tests/probe.c | $(DEPSTAMP)
 test: all $(TEST_BINS)
 	@BUILD=$(BUILD) tests/run.sh
 
-# The full suite once normally, then under ASan+UBSan, then static checks,
-# then every fuzz harness for CHECK_FUZZ_SECONDS.
+# The jail, hostile, API, E2B and MCP suites again inside User-Mode Linux:
+# cgroup v2 and a 6.1 kernel (tests/uml/test_uml.sh; UML_SUITES picks
+# the guest's suites).
+.PHONY: test-uml
+test-uml: all $(TEST_BINS)
+	@BUILD=$(BUILD) UML=1 SUITES=test_uml.sh tests/run.sh
+
+# The full suite once normally (and inside User-Mode Linux), then under
+# ASan+UBSan, then static checks, then every fuzz harness for
+# CHECK_FUZZ_SECONDS.
 CHECK_FUZZ_SECONDS ?= 10
-check: test
+check: all $(TEST_BINS)
+	@BUILD=$(BUILD) UML=1 tests/run.sh
 	$(MAKE) BUILD=build/asan OPT=-O1 \
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 		test
