@@ -9,10 +9,11 @@ BUILD="gcc make pkg-config libseccomp-dev libmicrohttpd-dev libjansson-dev
 libsqlite3-dev libsodium-dev"
 # tests and benchmarks: cmocka, HTTP client, interpreters seen inside
 # sandboxes, the bubblewrap baseline, sanitizers and static checks, and
-# libcurl for the benchmark's load generator (bench/ajbench.c)
+# libcurl for the benchmark's load generator (bench/ajbench.c), and
+# User-Mode Linux, the 6.1 kernel with cgroup v2 that tests/uml boots
 TEST="libcmocka-dev curl python3 python3-numpy python3-pandas
 python3-matplotlib bubblewrap clang clang-tidy libclang-rt-14-dev cppcheck iproute2 procps
-libcurl4-openssl-dev"
+libcurl4-openssl-dev user-mode-linux"
 
 missing() {
 	for p in $BUILD $TEST; do
