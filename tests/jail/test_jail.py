@@ -285,9 +285,12 @@ DENIED = {
 
 @test
 def denied_syscall_families_return_their_errno():
-    rec = probe("try-syscall", *DENIED)
+    want = dict(DENIED)
+    if hostfacts.ipv6():  # the kernel's answer, inside or out
+        want["socket-inet6"] = "EAFNOSUPPORT"
+    rec = probe("try-syscall", *want)
     got = dict(ln.split("=", 1) for ln in lines(rec))
-    eq(got, DENIED, "syscall outcomes")
+    eq(got, want, "syscall outcomes")
 
 
 @test
@@ -387,7 +390,8 @@ def busy_loop_dies_at_the_timeout():
 
 @test
 def output_flood_does_not_hold_off_the_timeout():
-    rec = aj(["--timeout", "500ms", "--output-limit", "4K"], ["yes"]).rec
+    # (time enough for yes to start on a loaded machine, even in UML)
+    rec = aj(["--timeout", "3s", "--output-limit", "4K"], ["yes"]).rec
     eq((rec["timed_out"], rec["signal"], len(rec["stdout"]),
         rec["stdout_truncated"]), (True, signal.SIGKILL, 4096, True), "yes")
 
@@ -642,8 +646,12 @@ def works_unprivileged_and_says_what_it_could_not_apply():
     st = dict(ln.split(":\t", 1) for ln in lines(p.rec) if ":\t" in ln)
     eq((st["Uid"].split()[0], int(st["CapEff"], 16), st["Seccomp"].strip(),
         st["NoNewPrivs"].strip()), ("1000", 0, "2", "1"), "confined")
+    # one warning per cgroup hierarchy: "memory limit not applied: ..."
+    # on v1, "memory/pids/cpu limit not applied: ..." on v2
+    said = [ln.split(" limit not applied")[0].rsplit(" ", 1)[-1].split("/")
+            for ln in p.err.splitlines() if " limit not applied" in ln]
     for lim in ("memory", "pids", "cpu"):
-        check(f"{lim} limit not applied" in p.err, f"warns about {lim}: {p.err!r}")
+        check(any(lim in names for names in said), f"warns about {lim}: {p.err!r}")
     p = aj([], ["/probe", "try-syscall", "mount", "unshare-user"], prefix=drop)
     eq(lines(p.rec), ["mount=EPERM", "unshare-user=EPERM"], "seccomp")
     eq(aj([], ["/probe", "cat", "/etc/shadow"], prefix=drop).rec["stdout"],
