@@ -1,6 +1,8 @@
 /* metrics.c - GET /healthz (no key) and GET /metrics (Prometheus text
  * exposition format, any valid key). */
+#include <ctype.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/internal.h"
 
@@ -67,6 +69,29 @@ static void connections(struct aj_buf *b, struct api_guard *g)
 		"unauthenticated ones.", st.refused);
 }
 
+/* What the host offers the sandboxes, looked at when the server started
+ * (it also said on stderr what is missing). */
+static void protections(struct aj_buf *b, const struct jail_host *h)
+{
+	aj_buf_appendf(b, "# HELP agentjail_protection 1 if this host offers the "
+			  "protection to sandboxes, 0 if they run without it.\n"
+			  "# TYPE agentjail_protection gauge\n");
+	for (int i = 0; i < JAIL_PROT_N; i++)
+		aj_buf_appendf(b, "agentjail_protection{name=\"%s\"} %d\n",
+			       jail_prot_name(i), (h->have >> i) & 1);
+	char kernel[sizeof(h->kernel)];
+	size_t i = 0;
+	for (; h->kernel[i]; i++)
+		kernel[i] = strchr("._+-", h->kernel[i]) || isalnum((unsigned char)h->kernel[i])
+				    ? h->kernel[i] : '_';
+	kernel[i] = '\0';
+	aj_buf_appendf(b, "# HELP agentjail_host_info The kernel, the cgroup version "
+			  "of the memory controller (0: none) and the Landlock ABI (0: "
+			  "none).\n# TYPE agentjail_host_info gauge\n"
+			  "agentjail_host_info{kernel=\"%s\",cgroup=\"%d\",landlock_abi=\"%d\"} 1\n",
+		       kernel, h->cgroup_version, h->landlock_abi);
+}
+
 enum MHD_Result h_metrics(struct api_req *r)
 {
 	struct box_metrics m;
@@ -95,6 +120,7 @@ enum MHD_Result h_metrics(struct api_req *r)
 	histogram(&b, "agentjail_exec_seconds", "Wall time of foreground commands.",
 		  &m.exec_latency);
 	connections(&b, r->srv->guard);
+	protections(&b, box_mgr_host(api_mgr(r)));
 	if (!b.data)
 		return api_reply_errf(r, AJ_EINTERNAL, "out of memory");
 	size_t n = b.len;

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "box/store.h"
+#include "jail/jail.h"
 #include "util/err.h"
 
 struct box_mgr;
@@ -45,14 +46,20 @@ struct box_config {
 	enum store_durability durability; /* of acknowledged writes (process) */
 	int pool_size;                   /* warm sandboxes of default shape */
 	bool python_warm;                /* warm a python context in pooled ones */
+	unsigned require;                /* protections (1u << JAIL_PROT_x) the
+					    host must offer, or open fails */
 };
 void box_config_defaults(struct box_config *c);
 
 /* Must be called before the process starts any thread: it forks the
  * single-threaded launcher that builds jails.  Marks sandboxes left from a
- * previous run as terminated and sweeps their leftovers. */
+ * previous run as terminated and sweeps their leftovers.  Looks at what
+ * the host offers first (jail_host_check): AJ_EUNSUPPORTED if a
+ * protection of cfg->require is missing. */
 int box_mgr_open(const struct box_config *cfg, struct box_mgr **out,
 		 struct aj_err *e);
+/* What the host offered when the manager opened. */
+const struct jail_host *box_mgr_host(struct box_mgr *m);
 /* Destroys every sandbox (reason "server stopped") and frees everything. */
 void box_mgr_close(struct box_mgr *m);
 struct store *box_mgr_store(struct box_mgr *m);

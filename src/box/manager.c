@@ -985,9 +985,20 @@ int box_mgr_open(const struct box_config *cfg, struct box_mgr **out,
 		aj_err_set(e, AJ_EINTERNAL, ENOMEM, "out of memory");
 		goto fail;
 	}
-	/* The state dir is ours alone, or nothing starts.  Then the launcher:
-	 * it must be forked while we have one thread. */
-	if (lock_state_dir(m, e) < 0 || launcher_start(&m->launcher, e) < 0 ||
+	/* The state dir is ours alone, or nothing starts.  What the host
+	 * offers, before the launcher (on cgroup v2 this may move us into a
+	 * leaf of our cgroup, and the launcher must be born there).  Then the
+	 * launcher: it must be forked while we have one thread. */
+	if (lock_state_dir(m, e) < 0)
+		goto fail;
+	jail_host_check(&m->host);
+	int lacking = jail_host_missing(&m->host, cfg->require);
+	if (lacking >= 0) {
+		aj_err_set(e, AJ_EUNSUPPORTED, 0, "required protection %s is missing: %s",
+			   jail_prot_name(lacking), m->host.why[lacking]);
+		goto fail;
+	}
+	if (launcher_start(&m->launcher, e) < 0 ||
 	    store_open(cfg->state_dir, &m->store, e) < 0 ||
 	    store_set_durability(m->store, cfg->durability, e) < 0)
 		goto fail;
@@ -1053,6 +1064,11 @@ void box_mgr_close(struct box_mgr *m)
 	pthread_cond_destroy(&m->idem_cond);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
+}
+
+const struct jail_host *box_mgr_host(struct box_mgr *m)
+{
+	return &m->host;
 }
 
 struct store *box_mgr_store(struct box_mgr *m)

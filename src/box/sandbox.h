@@ -136,6 +136,7 @@ struct box_mgr {
 	pthread_t reaper;
 	struct box_metrics metrics;
 	struct pool *pool;
+	struct jail_host host; /* what the host offers, looked at once */
 };
 
 /* Output of a sandbox's commands kept in the server's memory, at most:

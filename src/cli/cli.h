@@ -11,4 +11,9 @@ int cmd_audit(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
 int cmd_tools(int argc, char **argv);
 
+/* Say once on stderr what the host lacks, one line per protection (a
+ * server, at start; serve.c). */
+struct jail_host;
+void cli_host_warnings(const struct jail_host *h);
+
 #endif

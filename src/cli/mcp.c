@@ -151,6 +151,7 @@ static int serve(const char *state, int in, int out)
 		fprintf(stderr, "agentjail mcp: %s\n", e.msg);
 		return 1;
 	}
+	cli_host_warnings(box_mgr_host(mgr));
 	int stop_r = -1;
 	struct mcp_server_config mc;
 	mcp_server_config_defaults(&mc);

@@ -53,6 +53,10 @@ static void usage(FILE *f)
 "                      exit_code, signal, timed_out, oom_killed, wall_ms,\n"
 "                      cpu_ms, max_rss_kb, stdout, stderr, stdout_truncated,\n"
 "                      stderr_truncated\n"
+"  --require LIST      refuse to run (status 125) unless the host offers\n"
+"                      each protection named: userns, landlock,\n"
+"                      cgroup-memory, cgroup-pids, cgroup-cpu, huge-tmpfs,\n"
+"                      or all [none: run with what there is, and warn]\n"
 "  -h, --help          this text\n"
 "\n"
 "Run as root, the sandbox user is host uid %u (never root); run as an\n"
@@ -64,7 +68,7 @@ static void usage(FILE *f)
 enum {
 	OPT_MEMORY = 256, OPT_PIDS, OPT_CPUS, OPT_TIMEOUT, OPT_CPU_TIME,
 	OPT_FSIZE, OPT_NOFILE, OPT_OUTPUT, OPT_WORKSPACE, OPT_DISK,
-	OPT_RO_BIND, OPT_BIND, OPT_ENV, OPT_CWD, OPT_NET, OPT_JSON,
+	OPT_RO_BIND, OPT_BIND, OPT_ENV, OPT_CWD, OPT_NET, OPT_JSON, OPT_REQUIRE,
 };
 
 static const struct option long_opts[] = {
@@ -84,6 +88,7 @@ static const struct option long_opts[] = {
 	{ "cwd", required_argument, NULL, OPT_CWD },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "require", required_argument, NULL, OPT_REQUIRE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -210,6 +215,8 @@ static int parse_one(struct run_opts *o, int opt, const char *arg,
 	case OPT_JSON:
 		o->json = true;
 		return 0;
+	case OPT_REQUIRE:
+		return jail_prot_parse(arg, &o->require, e) < 0 ? aj_err_wrap(e, "--require") : 0;
 	}
 	return aj_err_set(e, AJ_EINVAL, 0, "unhandled option");
 }
@@ -356,6 +363,21 @@ int cmd_run(int argc, char **argv)
 	/* A closed stdout must not kill us mid-run (the sandbox would die
 	 * with us); the jail resets signals for the command itself. */
 	signal(SIGPIPE, SIG_IGN);
+
+	/* Only when asked: the check costs a fork (each run warns anyway
+	 * about what it could not apply). */
+	if (o.require) {
+		struct jail_host h;
+		jail_host_check(&h);
+		int lacking = jail_host_missing(&h, o.require);
+		if (lacking >= 0) {
+			fprintf(stderr, "agentjail run: required protection %s is missing "
+				"(kernel %s): %s\n", jail_prot_name(lacking), h.kernel,
+				h.why[lacking]);
+			run_opts_free(&o);
+			return EXIT_SETUP;
+		}
+	}
 
 	struct jail_result r;
 	int rc = jail_run(&o.spec, o.cmd,

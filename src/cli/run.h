@@ -14,6 +14,7 @@ struct run_opts {
 	const char **env;        /* point into argv */
 	bool json;
 	bool help;
+	unsigned require;        /* --require: protections (1u << JAIL_PROT_x) */
 	char **cmd;              /* NULL-terminated, points into argv */
 };
 

@@ -74,6 +74,11 @@ static void usage(FILE *f)
 		"                       over each --header-timeout spent waiting for it\n"
 		"                       (default 1024; 0: any rate)\n"
 		"  --quiet              no request log on stderr\n"
+		"  --require LIST       refuse to start unless the host offers each\n"
+		"                       protection named: userns, landlock,\n"
+		"                       cgroup-memory, cgroup-pids, cgroup-cpu,\n"
+		"                       huge-tmpfs, or all (what is missing is said at\n"
+		"                       start either way, and shown in /metrics)\n"
 		"  --help               this text\n"
 		"\n"
 		"On first start (no keys yet) an admin key for tenant \"default\" is\n"
@@ -144,6 +149,7 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		{ "header-timeout", required_argument, NULL, 'H' },
 		{ "min-body-rate", required_argument, NULL, 'B' },
 		{ "quiet", no_argument, NULL, 'Q' },
+		{ "require", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -226,6 +232,12 @@ static int parse_opts(int argc, char **argv, struct serve_opts *o)
 		case 'y': o->box.python_warm = true; break;
 		case 'n': o->no_auth = true; break;
 		case 'Q': o->quiet = true; break;
+		case 'r':
+			if (jail_prot_parse(optarg, &o->box.require, &e) < 0) {
+				fprintf(stderr, "agentjail serve: --require: %s\n", e.msg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;
 		}
@@ -292,6 +304,14 @@ static int bootstrap_key(struct box_mgr *m, const char *state)
 }
 
 /* ---- the command ------------------------------------------------------------------- */
+
+void cli_host_warnings(const struct jail_host *h)
+{
+	for (int i = 0; i < JAIL_PROT_N; i++)
+		if (!(h->have & (1u << i)))
+			fprintf(stderr, "agentjail: warning: %s unavailable on this host "
+				"(kernel %s): %s\n", jail_prot_name(i), h->kernel, h->why[i]);
+}
 
 static int run_server(struct box_mgr *m, const struct api_config *base,
 		      const sigset_t *stop)
@@ -361,6 +381,7 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "agentjail serve: %s\n", e.msg);
 		return 1;
 	}
+	cli_host_warnings(box_mgr_host(m));
 	rc = bootstrap_key(m, o.state) < 0 ? 1 : run_server(m, &ac, &stop);
 	box_mgr_close(m);
 	return rc;

@@ -20,7 +20,18 @@
  * moving itself).
  *
  * The parent directory <ours>/agentjail is left in place: it is shared by
- * concurrent jails and removing it would race with their creation. */
+ * concurrent jails and removing it would race with their creation.
+ *
+ * Delegation on v2: a cgroup other than the root cannot both hold
+ * processes and hand controllers to its children ("no internal
+ * processes": enabling them fails with EBUSY).  A service manager gives
+ * agentjail a cgroup of its own with nothing else in it (systemd:
+ * Delegate=yes), and agentjail itself is in it; so on EBUSY we move OUR
+ * OWN processes aside, into the leaf <ours>/agentjail/.self (the calling
+ * process, and the jail being built when there is one; never anyone
+ * else's), and enable again.  Discovery reads that leaf as <ours>.  If
+ * other processes share our cgroup, v2 cannot delegate: the limits are
+ * not applied and the warning says why. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -46,6 +57,9 @@ static const char *const ctrl_name[C_N] = { "memory", "pids", "cpu", "cpuacct",
 #define V2_BUILTIN ((1u << C_CPUACCT) | (1u << C_FREEZER))
 
 #define PARENT_DIR "agentjail"
+/* Where we move ourselves on v2 (see the top); '.': no jail has that name,
+ * sweeping passes it over. */
+#define SELF_LEAF ".self"
 
 struct hier {
 	int version;      /* 1 or 2 */
@@ -234,6 +248,20 @@ static int join_dir(const char *mnt, const char *root, const char *cgpath,
 	return snprintf(out, size, "%s%s", mnt, rest) < (int)size ? 0 : -1;
 }
 
+/* Our v2 cgroup as the jails see it: <ours>, also once we moved ourselves
+ * into <ours>/agentjail/.self. */
+static void unclaimed(char *cgpath)
+{
+	static const char tail[] = "/" PARENT_DIR "/" SELF_LEAF;
+	size_t n = strlen(cgpath), t = sizeof(tail) - 1;
+	if (n >= t && strcmp(cgpath + n - t, tail) == 0) {
+		if (n == t)
+			strcpy(cgpath, "/");
+		else
+			cgpath[n - t] = '\0';
+	}
+}
+
 static int discover(struct layout *lay)
 {
 	memset(lay, 0, sizeof(*lay));
@@ -295,6 +323,7 @@ static int discover(struct layout *lay)
 	unsigned missing = ((1u << C_N) - 1) & ~assigned & ~V2_BUILTIN;
 	char cgpath[PATH_MAX];
 	if (missing && v2_mnt[0] && own_path(procs, NULL, cgpath, sizeof(cgpath)) == 0) {
+		unclaimed(cgpath);
 		struct hier *h = &lay->h[lay->n];
 		char avail[512];
 		if (join_dir(v2_mnt, v2_root, cgpath, h->dir, sizeof(h->dir)) == 0 &&
@@ -356,6 +385,106 @@ static int enable_v2(const char *dir, unsigned ctrls)
 	return write_str(dir, "cgroup.subtree_control", buf);
 }
 
+/* v2: move our own processes (the caller, and child if > 0) into
+ * <ours>/agentjail/.self (see the top). */
+static int claim_v2(const char *ours, pid_t child)
+{
+	char base[PATH_MAX], self[PATH_MAX];
+	if (snprintf(base, sizeof(base), "%s/" PARENT_DIR, ours) >= (int)sizeof(base) ||
+	    snprintf(self, sizeof(self), "%s/" SELF_LEAF, base) >= (int)sizeof(self)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((mkdir(base, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(self, 0755) < 0 && errno != EEXIST) ||
+	    write_str(self, "cgroup.procs", "0") < 0)
+		return -1;
+	if (child > 0 && write_u64(self, "cgroup.procs", (uint64_t)child) < 0)
+		return -1;
+	return 0;
+}
+
+/* v2: let the children of our own cgroup use the controllers, moving our
+ * processes aside if they are in the way.  On failure, why says so. */
+static int enable_ours_v2(const struct hier *h, pid_t child, char *why,
+			  size_t whylen)
+{
+	if (enable_v2(h->dir, h->ctrls) == 0)
+		return 0;
+	if (errno == EBUSY && claim_v2(h->dir, child) == 0 &&
+	    enable_v2(h->dir, h->ctrls) == 0)
+		return 0;
+	if (errno == EBUSY)
+		snprintf(why, whylen, "cgroup v2 will not delegate: other processes "
+			 "share our cgroup (give agentjail its own)");
+	else
+		snprintf(why, whylen, "cgroup v2 will not delegate controllers "
+			 "here (%s)", strerror(errno));
+	return -1;
+}
+
+/* For jail_host_check: make our cgroups ready to hold jails' (v2: claim
+ * if needed) and say, for memory, pids and cpu (in that order), whether a
+ * jail's cgroup will have it, and if not why. */
+void jail_cgroup_check(bool ok[3], char why[3][96], int *mem_version)
+{
+	static const int want[3] = { C_MEMORY, C_PIDS, C_CPU };
+	struct layout *lay = calloc(1, sizeof(*lay));
+	*mem_version = 0;
+	for (int i = 0; i < 3; i++) {
+		ok[i] = false;
+		snprintf(why[i], sizeof(why[i]), "no %s controller for our cgroup",
+			 ctrl_name[want[i]]);
+	}
+	if (!lay || discover(lay) < 0) {
+		for (int i = 0; i < 3; i++)
+			snprintf(why[i], sizeof(why[i]), "cannot read our cgroups (%s)",
+				 strerror(errno));
+		free(lay);
+		return;
+	}
+	for (int k = 0; k < lay->n; k++) {
+		const struct hier *h = &lay->h[k];
+		char base[PATH_MAX], msg[96] = "", got[512] = "";
+		if (snprintf(base, sizeof(base), "%s/" PARENT_DIR, h->dir) >= (int)sizeof(base))
+			snprintf(msg, sizeof(msg), "cgroup path too long");
+		else if (h->version == 2 && enable_ours_v2(h, 0, msg, sizeof(msg)) < 0)
+			;
+		else if (mkdir(base, 0755) < 0 && errno != EEXIST)
+			snprintf(msg, sizeof(msg), "cannot create a cgroup (%s)",
+				 strerror(errno));
+		else if (h->version == 2 &&
+			 (enable_v2(base, h->ctrls) < 0 ||
+			  read_small(base, "cgroup.subtree_control", got, sizeof(got)) < 0))
+			snprintf(msg, sizeof(msg), "cgroup v2 will not delegate "
+				 "controllers here (%s)", strerror(errno));
+		else if (h->version == 1 && access(base, W_OK) < 0)
+			snprintf(msg, sizeof(msg), "cannot create a cgroup (%s)",
+				 strerror(errno));
+		for (int i = 0; i < 3; i++) {
+			if (!(h->ctrls & (1u << want[i])))
+				continue;
+			bool yes = !msg[0];
+			if (yes && h->version == 2) {
+				/* space-separated names */
+				got[strcspn(got, "\n")] = '\0';
+				char pad[520];
+				snprintf(pad, sizeof(pad), " %s ", got);
+				char word[16];
+				snprintf(word, sizeof(word), " %s ", ctrl_name[want[i]]);
+				yes = strstr(pad, word) != NULL;
+			}
+			ok[i] = yes;
+			if (!yes)
+				snprintf(why[i], sizeof(why[i]), "%s",
+					 msg[0] ? msg : "cgroup v2 did not delegate it");
+			if (yes && want[i] == C_MEMORY)
+				*mem_version = h->version;
+		}
+	}
+	free(lay);
+}
+
 /* Write the limits of the controllers this hierarchy hosts. */
 static void set_limits(const struct hier *h, const struct jail_limits *l,
 		       struct jail_warnings *w)
@@ -405,7 +534,7 @@ static int valid_name(const char *name)
 }
 
 int jail_cgroup_create(const char *name, const struct jail_limits *l,
-		       bool cpu_usage, bool freezer, struct jail_cgroup **out,
+		       bool cpu_usage, bool freezer, pid_t child, struct jail_cgroup **out,
 		       struct jail_warnings *w, struct aj_err *e)
 {
 	*out = NULL;
@@ -450,11 +579,8 @@ int jail_cgroup_create(const char *name, const struct jail_limits *l,
 			continue;
 		}
 		char why[96];
-		if (src->version == 2 && enable_v2(src->dir, src->ctrls) < 0 && errno != EBUSY) {
-			/* EBUSY: our own cgroup has processes, so v2 will not
-			 * delegate; creating children then fails below. */
-			snprintf(why, sizeof(why), "cgroup v2 will not delegate "
-				 "controllers here (%s)", strerror(errno));
+		if (src->version == 2 &&
+		    enable_ours_v2(src, child, why, sizeof(why)) < 0) {
 			warn_ctrls(w, src->ctrls, why);
 			continue;
 		}

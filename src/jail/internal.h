@@ -67,6 +67,10 @@ int jail_seccomp_load(const struct jail_policy *p, struct aj_err *e);
 int jail_landlock_apply(const char *const *rw_dirs, size_t nrw,
 			char *why, size_t whylen, struct aj_err *e);
 
+/* The kernel's Landlock ABI version, or -1 with errno (ENOSYS: not built
+ * in; EOPNOTSUPP: built but disabled at boot). */
+int jail_landlock_abi(void);
+
 /* ---- caps.c ------------------------------------------------------------ */
 
 /* child: lock securebits, empty the bounding and ambient sets, then the
@@ -121,10 +125,18 @@ int jail_fs_build(const struct jail_spec *spec, const char *plan, size_t plan_le
 /* parent: create the jail's cgroup in every hierarchy that has one of our
  * controllers and write the limits.  Whatever cannot be done becomes a
  * warning; *out is NULL if no hierarchy could be used.  Fails only on
- * invalid input or a name clash. */
+ * invalid input or a name clash.  child: the jail's first process (ours,
+ * not yet in the cgroup), which v2 delegation may have to move aside
+ * with us (see cgroup.c). */
 int jail_cgroup_create(const char *name, const struct jail_limits *l,
-		       bool cpu_usage, bool freezer, struct jail_cgroup **out,
+		       bool cpu_usage, bool freezer, pid_t child, struct jail_cgroup **out,
 		       struct jail_warnings *w, struct aj_err *e);
+
+/* jail_host_check's part: make our own cgroups ready to hold jails' (on
+ * v2 that may move the calling process, see cgroup.c) and say for memory,
+ * pids and cpu whether a jail's cgroup will have it (else why[i]);
+ * *mem_version: 1 or 2, 0 without a memory controller. */
+void jail_cgroup_check(bool ok[3], char why[3][96], int *mem_version);
 
 /* parent: the descriptors (one per hierarchy) the child writes itself
  * into; they stay owned by cg.  Returns how many (<= max). */

@@ -220,6 +220,47 @@ struct jail_stats {
 };
 int jail_stats(const struct jail *j, struct jail_stats *st, struct aj_err *e);
 
+/* ---- what the host offers ------------------------------------------ */
+
+/* The protections a host may lack.  Without one, jails still run, weaker
+ * (without user namespaces they cannot start at all); each jail warns
+ * about what it could not apply.  A long-lived caller checks once at
+ * start, says so, and may refuse to run without some (serve --require). */
+enum jail_prot {
+	JAIL_PROT_USERNS,        /* user namespaces: every jail needs them */
+	JAIL_PROT_LANDLOCK,      /* the second filesystem fence, IPC scoping */
+	JAIL_PROT_CGROUP_MEMORY, /* memory limit, OOM kill reports */
+	JAIL_PROT_CGROUP_PIDS,   /* process limit */
+	JAIL_PROT_CGROUP_CPU,    /* CPU quota */
+	JAIL_PROT_HUGE_TMPFS,    /* huge pages in sandbox tmpfs: speed only */
+	JAIL_PROT_N
+};
+
+struct jail_host {
+	unsigned have;              /* bit (1u << JAIL_PROT_x) per protection */
+	char why[JAIL_PROT_N][160]; /* for a missing one: why, and what it costs */
+	int landlock_abi;           /* 0: none */
+	int cgroup_version;         /* of the memory controller; 0: none */
+	char kernel[65];            /* release, as uname -r */
+};
+
+/* "userns", "landlock", "cgroup-memory", "cgroup-pids", "cgroup-cpu",
+ * "huge-tmpfs". */
+const char *jail_prot_name(enum jail_prot p);
+
+/* A comma-separated list of those names (or "all") -> a mask of bits
+ * (1u << JAIL_PROT_x); AJ_EINVAL naming an unknown one. */
+int jail_prot_parse(const char *list, unsigned *mask, struct aj_err *e);
+
+/* What this host offers the jails this process will build.  On cgroup v2
+ * it also readies our own cgroup to hold theirs, which may move the
+ * calling process into a leaf of it: call it before forking what builds
+ * jails (see cgroup.c).  Costs a fork and a few file operations. */
+void jail_host_check(struct jail_host *h);
+
+/* The first protection of mask the host lacks, or -1 if none. */
+int jail_host_missing(const struct jail_host *h, unsigned mask);
+
 /* Remove leftover cgroups of jails whose processes are gone (after a
  * crash).  Returns the number removed. */
 int jail_sweep_stale(struct aj_err *e);

@@ -121,11 +121,16 @@ static int add_rule(int ruleset, const char *path, uint64_t access,
 	return 0;
 }
 
+int jail_landlock_abi(void)
+{
+	return (int)syscall(__NR_landlock_create_ruleset, NULL, 0,
+			    LL_CREATE_RULESET_VERSION);
+}
+
 int jail_landlock_apply(const char *const *rw_dirs, size_t nrw,
 			char *why, size_t whylen, struct aj_err *e)
 {
-	long abi = syscall(__NR_landlock_create_ruleset, NULL, 0,
-			   LL_CREATE_RULESET_VERSION);
+	long abi = jail_landlock_abi();
 	if (abi < 0) {
 		/* ENOSYS: not built in; EOPNOTSUPP: built but disabled. */
 		snprintf(why, whylen,

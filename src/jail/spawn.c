@@ -680,7 +680,7 @@ int jail_start(const struct jail_spec *spec, jail_init_fn fn, void *arg,
 	}
 	if (rc == 0)
 		rc = jail_cgroup_create(name, &spec->limits, spec->cpu_usage,
-					spec->freezer, &out->cg,
+					spec->freezer, pid, &out->cg,
 					&out->warnings, e);
 	if (rc == 0) {
 		int fds[AJ_MAX_PASS_FDS];
