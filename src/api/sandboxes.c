@@ -206,6 +206,17 @@ enum MHD_Result h_sandbox_get(struct api_req *r)
 	if (box_get(api_mgr(r), api_caller(r), api_param(r, "id"), &info, &e) < 0)
 		return api_reply_err(r, &e);
 	json_t *o = sandbox_json(&info);
+	/* a running sandbox: what it uses, from its cgroups */
+	struct jail_stats st;
+	if (o && strcmp(info.state, "running") == 0 &&
+	    box_usage(api_mgr(r), api_caller(r), info.id, &st, NULL) == 0)
+		json_object_set_new(o, "usage", json_pack(
+			"{s:I,s:I,s:I,s:I,s:I}",
+			"memory_bytes", (json_int_t)st.memory_bytes,
+			"memory_peak_bytes", (json_int_t)st.memory_peak_bytes,
+			"cpu_ms", (json_int_t)st.cpu_usage_ms,
+			"pids", (json_int_t)st.pids,
+			"oom_kills", (json_int_t)st.oom_kills));
 	box_info_free(&info);
 	return api_reply_json(r, MHD_HTTP_OK, o);
 }
@@ -234,6 +245,17 @@ enum MHD_Result h_sandbox_timeout(struct api_req *r)
 				      t, &info, &e) < 0)
 		return api_reply_err(r, &e);
 	json_t *o = sandbox_json(&info);
+	/* a running sandbox: what it uses, from its cgroups */
+	struct jail_stats st;
+	if (o && strcmp(info.state, "running") == 0 &&
+	    box_usage(api_mgr(r), api_caller(r), info.id, &st, NULL) == 0)
+		json_object_set_new(o, "usage", json_pack(
+			"{s:I,s:I,s:I,s:I,s:I}",
+			"memory_bytes", (json_int_t)st.memory_bytes,
+			"memory_peak_bytes", (json_int_t)st.memory_peak_bytes,
+			"cpu_ms", (json_int_t)st.cpu_usage_ms,
+			"pids", (json_int_t)st.pids,
+			"oom_kills", (json_int_t)st.oom_kills));
 	box_info_free(&info);
 	return api_reply_json(r, MHD_HTTP_OK, o);
 }

@@ -156,6 +156,12 @@ int box_create(struct box_mgr *m, const struct box_caller *c,
 	       struct aj_err *e);
 int box_get(struct box_mgr *m, const struct box_caller *c, const char *id,
 	    struct box_info *out, struct aj_err *e);
+/* What a running sandbox uses now, read from its cgroups by the server
+ * (figures the sandbox cannot forge): memory now and at its peak, CPU
+ * time, processes, OOM kills.  AJ_ENOTFOUND unless running and visible
+ * to c; AJ_EUNSUPPORTED where the host gave it no cgroup. */
+int box_usage(struct box_mgr *m, const struct box_caller *c, const char *id,
+	      struct jail_stats *out, struct aj_err *e);
 
 struct box_filter {
 	const char *state;            /* NULL = running only; "all" = any */

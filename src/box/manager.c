@@ -722,6 +722,17 @@ int box_get(struct box_mgr *m, const struct box_caller *c, const char *id,
 	return 0;
 }
 
+int box_usage(struct box_mgr *m, const struct box_caller *c, const char *id,
+	      struct jail_stats *out, struct aj_err *e)
+{
+	struct sandbox *sb;
+	if (sb_lookup(m, c, id, &sb, e) < 0)
+		return -1;
+	int rc = launcher_stats(m->launcher, sb->id, out, e);
+	sb_unref(sb);
+	return rc;
+}
+
 static bool meta_matches(const struct box_info *i, const struct box_filter *f)
 {
 	for (size_t k = 0; k < f->nmeta; k++) {

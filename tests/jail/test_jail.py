@@ -20,6 +20,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from tap import check, eq, main, skip, test  # noqa: E402
 import hostfacts  # noqa: E402
+import cgroups  # noqa: E402
 
 AJ = os.environ["AGENTJAIL"]
 PROBE = os.environ["PROBE"]
@@ -92,18 +93,13 @@ def alive(pid, token):
 
 
 def our_cgroup_leaves():
-    """Leaf cgroups under <our cgroup>/agentjail in every v1 hierarchy."""
+    """Leaf cgroups under <our cgroup>/agentjail in every hierarchy that
+    agentjail uses (v1 or v2)."""
     leaves = set()
-    with open("/proc/self/cgroup") as f:
-        for line in f:
-            _, ctrls, path = line.rstrip("\n").split(":", 2)
-            for c in ctrls.split(","):
-                if c in ("memory", "pids", "cpu", "cpuacct"):
-                    base = f"/sys/fs/cgroup/{ctrls}{path.rstrip('/')}/agentjail"
-                    if os.path.isdir(base):
-                        for leaf in os.listdir(base):
-                            if os.path.isdir(os.path.join(base, leaf)):
-                                leaves.add(f"{c}/{leaf}")
+    for d in cgroups.dirs_of("self"):
+        for leaf in cgroups.leaves_under(os.path.join(d, "agentjail")):
+            if not leaf.startswith("."):
+                leaves.add(f"{d}/{leaf}")
     return leaves
 
 

@@ -74,14 +74,17 @@ def request(port, method, path, headers=None, body=None, raw=None, timeout=60):
 
 
 class Server:
-    def __init__(self, workdir, *extra, state=None):
+    def __init__(self, workdir, *extra, state=None, prefix=()):
+        """prefix: argv put before the agentjail command (a wrapper that
+        places the server somewhere first, then execs it)."""
         self.state = state or os.path.join(workdir, "state")
         os.makedirs(workdir, exist_ok=True)
         self.logpath = os.path.join(workdir, "server.log")
         self.log = open(self.logpath, "ab")
         start = self.log.tell()
         self.proc = subprocess.Popen(
-            [AJ, "serve", "--listen", "127.0.0.1:0", "--state", self.state, *extra],
+            [*prefix, AJ, "serve", "--listen", "127.0.0.1:0", "--state", self.state,
+             *extra],
             stdout=subprocess.DEVNULL, stderr=self.log)
         self.port = None
         deadline = time.monotonic() + 20
