@@ -395,7 +395,9 @@ def output_flood_does_not_hold_off_the_timeout():
 @test
 def daemonized_child_dies_at_the_timeout():
     token = f"tok-timeout-{os.getpid()}"
-    p = subprocess.Popen([AJ, "run", "--json", "--timeout", "1500ms", "--ro-bind",
+    # (long enough for the host to see both before the timeout, also on
+    # a loaded machine or in UML)
+    p = subprocess.Popen([AJ, "run", "--json", "--timeout", "4s", "--ro-bind",
                           f"{PROBE}:/probe", "--", "/probe", "daemonize",
                           token, "busy"], stdout=subprocess.PIPE)
     STARTED.append(p.pid)

@@ -39,6 +39,7 @@ mount -t hostfs -o "$AJ_UML_OUT" hostfs /run/out || {
 }
 exec >/run/out/console 2>&1
 . /run/out/env
+export TEST_FILTER
 echo "uml guest: $(uname -r), booted"
 
 mount -t tmpfs -o mode=1777 tmpfs /tmp

@@ -13,7 +13,8 @@
 # as a failure, never as zero tests.
 #
 # Environment: BUILD (default build), UML_SUITES (the guest's SUITES),
-# UML_TIMEOUT (seconds, default 2400), UML_MEM (default 2G).
+# UML_TIMEOUT (seconds, default 2400), UML_MEM (default 2G), TEST_FILTER
+# (passed on to the guest's python suites).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
@@ -48,6 +49,7 @@ esac
 	echo "AJ_UML_REPO='$PWD'"
 	echo "AJ_UML_BUILD='$BUILD'"
 	echo "AJ_UML_SUITES='$(echo $SUITES_IN)'"
+	echo "TEST_FILTER='${TEST_FILTER:-}'"
 } >"$out/env"
 
 # timeout(1) runs the kernel in a process group of its own and kills the
