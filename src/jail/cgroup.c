@@ -423,6 +423,34 @@ static int enable_ours_v2(const struct hier *h, pid_t child, char *why,
 	return -1;
 }
 
+/* Make <ours>/agentjail ready to hold jails' cgroups (v2: claim if
+ * needed); on v2, got = the controllers it hands down.  0, or -1 with
+ * msg saying why not. */
+static int ready_base(const struct hier *h, char *got, size_t gotlen,
+		      char *msg, size_t msglen)
+{
+	char base[PATH_MAX];
+	if (snprintf(base, sizeof(base), "%s/" PARENT_DIR, h->dir) >= (int)sizeof(base)) {
+		snprintf(msg, msglen, "cgroup path too long");
+		return -1;
+	}
+	if (h->version == 2 && enable_ours_v2(h, 0, msg, msglen) < 0)
+		return -1;
+	if ((mkdir(base, 0755) < 0 && errno != EEXIST) ||
+	    (h->version == 1 && access(base, W_OK) < 0)) {
+		snprintf(msg, msglen, "cannot create a cgroup (%s)", strerror(errno));
+		return -1;
+	}
+	if (h->version == 2 &&
+	    (enable_v2(base, h->ctrls) < 0 ||
+	     read_small(base, "cgroup.subtree_control", got, gotlen) < 0)) {
+		snprintf(msg, msglen, "cgroup v2 will not delegate controllers "
+			 "here (%s)", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* For jail_host_check: make our cgroups ready to hold jails' (v2: claim
  * if needed) and say, for memory, pids and cpu (in that order), whether a
  * jail's cgroup will have it, and if not why. */
@@ -445,22 +473,8 @@ void jail_cgroup_check(bool ok[3], char why[3][96], int *mem_version)
 	}
 	for (int k = 0; k < lay->n; k++) {
 		const struct hier *h = &lay->h[k];
-		char base[PATH_MAX], msg[96] = "", got[512] = "";
-		if (snprintf(base, sizeof(base), "%s/" PARENT_DIR, h->dir) >= (int)sizeof(base))
-			snprintf(msg, sizeof(msg), "cgroup path too long");
-		else if (h->version == 2 && enable_ours_v2(h, 0, msg, sizeof(msg)) < 0)
-			;
-		else if (mkdir(base, 0755) < 0 && errno != EEXIST)
-			snprintf(msg, sizeof(msg), "cannot create a cgroup (%s)",
-				 strerror(errno));
-		else if (h->version == 2 &&
-			 (enable_v2(base, h->ctrls) < 0 ||
-			  read_small(base, "cgroup.subtree_control", got, sizeof(got)) < 0))
-			snprintf(msg, sizeof(msg), "cgroup v2 will not delegate "
-				 "controllers here (%s)", strerror(errno));
-		else if (h->version == 1 && access(base, W_OK) < 0)
-			snprintf(msg, sizeof(msg), "cannot create a cgroup (%s)",
-				 strerror(errno));
+		char msg[96] = "", got[512] = "";
+		ready_base(h, got, sizeof(got), msg, sizeof(msg));
 		for (int i = 0; i < 3; i++) {
 			if (!(h->ctrls & (1u << want[i])))
 				continue;

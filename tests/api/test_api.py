@@ -472,7 +472,9 @@ def exec_rejects_bad_requests(ctx):
 
 @test
 def exec_timeout_and_output_limit(ctx):
-    r = run(ctx, ctx.sb, command="echo started; exec sleep 3600", timeout_ms=300)
+    # (3 s: time for the shell to start and echo on a loaded machine, or
+    # in UML)
+    r = run(ctx, ctx.sb, command="echo started; exec sleep 3600", timeout_ms=3000)
     eq(r["timed_out"], True, "timed out")
     eq(r["stdout"], "started\n", "output before the timeout kept")
     # it returned, so it did not wait for the hour; and nothing was left
@@ -728,7 +730,7 @@ def stream_to_a_slow_client_loses_nothing(ctx):
         # the client stalls until the command has certainly finished
         until(lambda: not [p for p in call(ctx, "GET", f"/v1/sandboxes/{ctx.sb}/processes",
                                            "a").json["processes"] if p["running"]],
-              "the command finished while the client stalled")
+              "the command finished while the client stalled", timeout=120)
         ev = [json.loads(x) for x in r.read().splitlines() if x]
     finally:
         conn.close()
