@@ -433,7 +433,9 @@ while True:
         codes = {}
         deadline = time.monotonic() + 4
         n = 0
-        while time.monotonic() < deadline or n < 50:
+        # (at least 200: on a loaded machine, or in UML, the swapper gets
+        # few turns between uploads)
+        while time.monotonic() < deadline or n < 200:
             p = ["sw/swap/up", f"sw/swap{hostdir}/up"][n % 2]
             st = ctx.srv.call("PUT", files_url(sb, p), raw=b"U" * 4096).status
             codes[st] = codes.get(st, 0) + 1
