@@ -25,7 +25,8 @@ function runScenario(url, scenario) {
   const out = tempDir(`conf-${scenario}`);
   return new Promise((resolve) => {
     execFile(NODE22, [SUITE, 'server', '--url', url, '--scenario', scenario, '-o', out],
-      { timeout: 60000, env: { ...process.env, NO_COLOR: '1' } },
+      // (minutes: starting the suite's node takes long in UML under load)
+      { timeout: 300000, env: { ...process.env, NO_COLOR: '1' } },
       (err, stdout, stderr) => {
         let checks = [];
         for (const d of readdirSync(out)) {
