@@ -31,7 +31,7 @@ test-uml: all $(TEST_BINS)
 # takes 10-25 minutes on one UML CPU), then under ASan+UBSan, then static
 # checks, then every fuzz harness for CHECK_FUZZ_SECONDS.
 CHECK_FUZZ_SECONDS ?= 10
-UML_CHECK_SUITES ?= test_jail.py test_hostile.py test_cgroups.py
+UML_CHECK_SUITES ?= test_jail.py test_hostile.py test_cgroups.py test_jail_kill
 check: all $(TEST_BINS)
 	@BUILD=$(BUILD) UML=1 UML_SUITES="$(UML_CHECK_SUITES)" tests/run.sh
 	$(MAKE) BUILD=build/asan OPT=-O1 \

@@ -20,7 +20,7 @@ cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 LIMIT=${UML_TIMEOUT:-2400}
 MEM=${UML_MEM:-2G}
-SUITES_IN=${UML_SUITES:-"test_jail.py test_hostile.py test_cgroups.py test_api.py test_code.py
+SUITES_IN=${UML_SUITES:-"test_jail.py test_jail_kill test_hostile.py test_cgroups.py test_api.py test_code.py
 test_durability.py test_pool.py e2b.test.mjs conformance.test.mjs
 sdk_http.test.mjs sdk_stdio.test.mjs"}
 KERNEL=linux.uml
