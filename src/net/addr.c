@@ -1,9 +1,11 @@
 /* addr.c - strict address and CIDR parsing, canonical forms, matching. */
 #include "net/addr.h"
+#include "net/name.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const uint8_t mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -175,4 +177,51 @@ void net_cidr_format(const struct net_cidr *c, char out[NET_CIDR_STRLEN])
 		snprintf(out, NET_CIDR_STRLEN, "%s", a);
 	else
 		snprintf(out, NET_CIDR_STRLEN, "%s/%u", a, c->prefix);
+}
+
+#define CIDR_LIST_MAX 256
+
+static const char *trim(const char *s, size_t *len)
+{
+	while (*len && (*s == ' ' || *s == '\t')) {
+		s++;
+		(*len)--;
+	}
+	while (*len && (s[*len - 1] == ' ' || s[*len - 1] == '\t'))
+		(*len)--;
+	return s;
+}
+
+int net_cidr_list_parse(const char *s, struct net_cidr **out, size_t *n,
+			struct aj_err *e)
+{
+	*out = NULL;
+	*n = 0;
+	struct net_cidr *v = calloc(CIDR_LIST_MAX, sizeof(*v));
+	if (!v)
+		return aj_err_set(e, AJ_EINTERNAL, 0, "out of memory");
+	size_t k = 0;
+	for (const char *p = s ? s : "";; k++) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		const char *item = trim(p, &len);
+		if (k == CIDR_LIST_MAX) {
+			free(v);
+			return aj_err_set(e, AJ_EINVAL, 0, "more than %d ranges", CIDR_LIST_MAX);
+		}
+		if (len == 0 || net_cidr_parse(item, len, &v[k], e) < 0) {
+			if (len == 0)
+				aj_err_set(e, AJ_EINVAL, 0, "empty range");
+			free(v);
+			char q[64];
+			return aj_err_wrap(e, "range %zu '%s'", k + 1,
+					   net_text_quote(q, sizeof(q), item, len));
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*out = v;
+	*n = k + 1;
+	return 0;
 }

@@ -54,6 +54,12 @@ void net_addr_format(const struct net_addr *a, char out[NET_ADDR_STRLEN]);
 int net_cidr_parse(const char *s, size_t len, struct net_cidr *c,
 		   struct aj_err *e);
 
+/* "CIDR[,CIDR...]" (spaces around commas allowed), as for
+ * `serve --egress-allow-private`: a malloc'd array in *out (free() it),
+ * count in *n.  At most 256 ranges; errors name the bad one. */
+int net_cidr_list_parse(const char *s, struct net_cidr **out, size_t *n,
+			struct aj_err *e);
+
 /* Does c contain a?  Both canonical; families must match. */
 bool net_cidr_contains(const struct net_cidr *c, const struct net_addr *a);
 /* Does outer contain every address of inner? */

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "net/policy.h"
@@ -182,6 +183,47 @@ static void cidrs(void **state)
 	assert_true(net_cidr_contains(&c, &a));
 	a = A("100.128.0.0");
 	assert_false(net_cidr_contains(&c, &a));
+}
+
+static void cidr_lists(void **state)
+{
+	(void)state;
+	struct net_cidr *v;
+	size_t n;
+	struct aj_err e;
+	char t[NET_CIDR_STRLEN];
+	assert_int_equal(net_cidr_list_parse("127.0.0.1, 10.0.0.0/8 ,::1,fd00::/8", &v, &n, &e), 0);
+	assert_int_equal(n, 4);
+	net_cidr_format(&v[1], t);
+	assert_string_equal(t, "10.0.0.0/8");
+	net_cidr_format(&v[3], t);
+	assert_string_equal(t, "fd00::/8");
+	free(v);
+	assert_int_equal(net_cidr_list_parse("10.0.0.0/8", &v, &n, &e), 0);
+	assert_int_equal(n, 1);
+	free(v);
+	const struct { const char *s, *msg; } bad[] = {
+		{ "", "range 1 '': empty range" },
+		{ "10.0.0.0/8,", "range 2 '': empty range" },
+		{ "10.0.0.0/8,,::1", "range 2 '': empty range" },
+		{ "10.0.0.0/8, 127.1", "range 2 '127.1': not an IP address" },
+		{ "10.1.0.0/8", "range 1 '10.1.0.0/8': address has bits set below the /8 prefix" },
+	};
+	for (size_t i = 0; i < N(bad); i++) {
+		v = (struct net_cidr *)1;
+		assert_int_equal(net_cidr_list_parse(bad[i].s, &v, &n, &e), -1);
+		assert_null(v);
+		assert_string_equal(e.msg, bad[i].msg);
+	}
+	char many[257 * 4 + 1] = "";
+	for (int i = 0; i < 257; i++)
+		strcat(many, i ? ",::1" : "::1");
+	assert_int_equal(net_cidr_list_parse(many, &v, &n, &e), -1);
+	assert_non_null(strstr(e.msg, "more than 256"));
+	many[strlen(many) - 4] = '\0';
+	assert_int_equal(net_cidr_list_parse(many, &v, &n, &e), 0);
+	assert_int_equal(n, 256);
+	free(v);
 }
 
 static void entries(void **state)
@@ -601,7 +643,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(names),         cmocka_unit_test(name_lengths),
 		cmocka_unit_test(name_under),    cmocka_unit_test(addresses),
-		cmocka_unit_test(cidrs),         cmocka_unit_test(entries),
+		cmocka_unit_test(cidrs),         cmocka_unit_test(cidr_lists),
+		cmocka_unit_test(entries),
 		cmocka_unit_test(policy_lists),  cmocka_unit_test(check_names),
 		cmocka_unit_test(check_reserved), cmocka_unit_test(check_addrs),
 		cmocka_unit_test(ceilings),      cmocka_unit_test(quote),
