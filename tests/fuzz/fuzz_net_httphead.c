@@ -1,14 +1,18 @@
 /* fuzz_net_httphead.c - libFuzzer harness: the HTTP/1.x request head
- * parser and header splicing (src/net/httphead*.c) on bytes a sandboxed
- * client sends through the egress listener.  Besides "no crash, no
- * sanitizer report": a head is whole (ends in CRLF CRLF, spans inside
- * it); a prefix of an accepted head needs more, a prefix refused as
- * malformed stays refused; and a head rewritten with an injected header
- * parses again to the same host, port and framing, with the header. */
+ * parser, header splicing and body framing (src/net/httphead*.c,
+ * httpbody.c) on bytes a sandboxed client sends through the egress
+ * listener, read as the engine reads a kept-alive connection: head, body,
+ * next head ... .  Besides "no crash, no sanitizer report": a head is
+ * whole (ends in CRLF CRLF, spans inside it); a prefix of an accepted head
+ * needs more, a prefix refused as malformed stays refused; a head
+ * rewritten with an injected header parses again to the same host, port
+ * and framing, with the header; and a body fed at once or byte by byte
+ * ends at the same place. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/httpbody.h"
 #include "net/httphead.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -46,11 +50,33 @@ static void rewritten(const char *buf)
 	aj_buf_free(&out);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The body after a head: its length, or (size_t)-1 if it does not end
+ * (malformed or cut short).  Fed at once and byte by byte (bounded). */
+static size_t body(const struct hh_request *q, const char *buf, size_t size)
 {
-	const char *buf = (const char *)data;
+	struct hh_body x, y;
+	struct aj_err e = { 0 };
+	size_t used, u, total = 0;
+	hh_body_init(&x, q);
+	hh_body_init(&y, q);
+	enum hb_result all = hh_body_feed(&x, buf, size, &used, &e), one = HB_NEED_MORE;
+	if (used > size || (all == HB_NEED_MORE && used != size))
+		abort();
+	for (size_t i = 0; i < size && i < 4096 && one == HB_NEED_MORE; i++) {
+		one = hh_body_feed(&y, buf + i, 1, &u, &e);
+		total += u;
+	}
+	if (one != HB_NEED_MORE && (one != all || (all == HB_DONE && total != used)))
+		abort();
+	return all == HB_DONE ? used : (size_t)-1;
+}
+
+/* One head at buf[0..size): checks, and its length in *used (0 if none). */
+static enum hh_result head(const char *buf, size_t size, size_t *used)
+{
 	struct aj_err e = { 0 };
 	enum hh_result res = hh_parse(buf, size, HH_MAX_HEAD, &r, &e);
+	*used = 0;
 	if (res == HH_OK) {
 		check_spans(&r);
 		if (memcmp(buf + r.head_len - 4, "\r\n\r\n", 4) != 0)
@@ -61,8 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strcmp(again, r.host) != 0)
 				abort();
 		}
-		if (r.nheaders < HH_MAX_HEADERS - 1)
-			rewritten(buf);
+		*used = r.head_len;
 	} else if (res != HH_NEED_MORE && !e.msg[0]) {
 		abort();
 	}
@@ -73,6 +98,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (p == HH_MALFORMED && res != HH_MALFORMED)
 			abort();
+	}
+	if (res == HH_OK && r.nheaders < HH_MAX_HEADERS - 1)
+		rewritten(buf); /* (reparses into r2, leaves r) */
+	return res;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *buf = (const char *)data;
+	for (int n = 0; n < 4 && size > 0; n++) {
+		size_t h, b;
+		if (head(buf, size, &h) != HH_OK)
+			break;
+		b = body(&r, buf + h, size - h);
+		if (b == (size_t)-1)
+			break;
+		buf += h + b;
+		size -= h + b;
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/httpbody.h"
 #include "net/httphead.h"
 
 #define CORPUS "tests/fuzz/corpus/fuzz_net_httphead/"
@@ -363,13 +364,119 @@ static void rewrite(void **state)
 	assert_string_equal(hh_result_name(HH_MALFORMED), "malformed");
 }
 
+/* Feed body[0..n) at once and byte by byte: same answer, same length. */
+static enum hb_result body(const char *head, const char *b, size_t n, size_t *used)
+{
+	struct hh_body x, y;
+	struct aj_err e;
+	assert_int_equal(parse(head), HH_OK);
+	hh_body_init(&x, &req);
+	hh_body_init(&y, &req);
+	enum hb_result all = hh_body_feed(&x, b, n, used, &e), one = HB_NEED_MORE;
+	size_t total = 0, u;
+	for (size_t i = 0; i < n && one == HB_NEED_MORE; i++) {
+		one = hh_body_feed(&y, b + i, 1, &u, &e);
+		total += u;
+	}
+	assert_int_equal(all, one);
+	if (all != HB_MALFORMED)
+		assert_int_equal(total, *used);
+	return all;
+}
+
+#define CHUNKED "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+static void bodies(void **state)
+{
+	(void)state;
+	size_t used;
+	assert_int_equal(body("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\n\r\n",
+			      "a=1&b=2GET / ", 13, &used), HB_DONE);
+	assert_int_equal(used, 7);
+	assert_int_equal(body("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\n\r\n",
+			      "a=1&b", 5, &used), HB_NEED_MORE);
+	assert_int_equal(used, 5);
+	assert_int_equal(body("GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET /", 5, &used), HB_DONE);
+	assert_int_equal(used, 0);
+	assert_int_equal(body("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", "x", 1,
+			      &used), HB_DONE);
+	assert_int_equal(used, 0);
+	const struct { const char *b; size_t used; } ok[] = {
+		{ "5\r\nhello\r\n0\r\n\r\n", 15 },
+		{ "5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n", 15 },
+		{ "A\r\n0123456789\r\n0\r\n\r\n", 20 },
+		{ "a;name=val;x=\"q s\"\r\n0123456789\r\n000\r\n\r\n", 39 },
+		{ "0\r\nX-Trailer: 1\r\nY: \t2\r\n\r\n", 26 },
+		{ "1\r\n\r\r\n1\r\n\n\r\n0\r\n\r\n", 17 },
+		{ "000000000000001\r\nx\r\n0\r\n\r\n", 25 },
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (body(CHUNKED, ok[i].b, strlen(ok[i].b), &used) != HB_DONE)
+			fail_msg("refused %zu", i);
+		assert_int_equal(used, ok[i].used);
+	}
+	const char *bad[] = {
+		"5 \r\nhello\r\n0\r\n\r\n", " 5\r\nhello\r\n0\r\n\r\n", "0x5\r\nhello\r\n",
+		"5\nhello\r\n", "5\r\nhelloX\r\n", "5\r\nhello\n0\r\n", "g\r\n", "\r\n",
+		";x\r\n", "-1\r\n", "+1\r\n", "1000000000000000\r\n", "5;a\x01\r\n",
+		"5\r\r\n", "0\r\nX\x01\r\n\r\n", "0\r\n X: folded\r\n\r\n",
+		"0\r\nX: 1\n\r\n", "0\r\n\n", "0\r\n\r\r",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (body(CHUNKED, bad[i], strlen(bad[i]), &used) != HB_MALFORMED)
+			fail_msg("accepted %zu", i);
+	static char big[20000];
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "5;", 2);
+	assert_int_equal(body(CHUNKED, big, 4096, &used), HB_NEED_MORE);
+	assert_int_equal(body(CHUNKED, big, 4097, &used), HB_MALFORMED);
+	memcpy(big, "0\r\n", 3);
+	for (size_t i = 3; i + 6 < sizeof(big); i += 6)
+		memcpy(big + i, "X: 1\r\n", 6);
+	assert_int_equal(body(CHUNKED, big, 8192 + 3, &used), HB_NEED_MORE);
+	assert_int_equal(body(CHUNKED, big, 8192 + 4, &used), HB_MALFORMED);
+	/* done stays done, malformed stays malformed */
+	struct hh_body b;
+	struct aj_err e;
+	assert_int_equal(parse(CHUNKED), HH_OK);
+	hh_body_init(&b, &req);
+	assert_int_equal(hh_body_feed(&b, "0\r\n\r\n", 5, &used, &e), HB_DONE);
+	assert_int_equal(hh_body_feed(&b, "5\r\n", 3, &used, &e), HB_DONE);
+	assert_int_equal(used, 0);
+	hh_body_init(&b, &req);
+	assert_int_equal(hh_body_feed(&b, "x", 1, &used, &e), HB_MALFORMED);
+	assert_int_equal(hh_body_feed(&b, "0\r\n\r\n", 5, &used, &e), HB_MALFORMED);
+}
+
+static void pipelined(void **state)
+{
+	(void)state;
+	/* two requests on one connection: the second Host is seen too */
+	const char *s = "POST /a HTTP/1.1\r\nHost: allowed.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+			"3\r\nabc\r\n0\r\n\r\n"
+			"GET /b HTTP/1.1\r\nHost: denied.test\r\n\r\n";
+	size_t n = strlen(s), used;
+	struct hh_body b;
+	struct aj_err e;
+	assert_int_equal(parse_n(s, n), HH_OK);
+	assert_string_equal(req.host, "allowed.test");
+	size_t off = req.head_len;
+	hh_body_init(&b, &req);
+	assert_int_equal(hh_body_feed(&b, s + off, n - off, &used, &e), HB_DONE);
+	off += used;
+	assert_int_equal(parse_n(s + off, n - off), HH_OK);
+	assert_string_equal(req.host, "denied.test");
+	assert_int_equal(off + req.head_len, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(real_clients), cmocka_unit_test(hosts),
 		cmocka_unit_test(lines),        cmocka_unit_test(early),
 		cmocka_unit_test(limits),       cmocka_unit_test(framing),
-		cmocka_unit_test(rewrite),
+		cmocka_unit_test(rewrite),      cmocka_unit_test(bodies),
+		cmocka_unit_test(pipelined),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
