@@ -24,9 +24,9 @@
  * A connection is matched by name (TLS SNI, HTTP Host, or the name the
  * sandbox resolved through our DNS) AND by its final address: a name entry
  * matches the name, an address entry the address; deny entries of both
- * kinds apply.  A name that does not resolve (net_check_name) is what the
- * DNS step asks about, with port 0: an allow entry with a port still lets
- * the name resolve, a deny entry with a port does not stop it. */
+ * kinds apply.  The DNS step asks net_check_name with port 0 ("any
+ * port"): an allow entry with a port still lets the name resolve, a deny
+ * entry with a port does not stop it from resolving. */
 #ifndef AJ_NET_POLICY_H
 #define AJ_NET_POLICY_H
 
