@@ -65,8 +65,10 @@ static enum hh_result partial_first(const char *s, size_t n, struct aj_err *e)
 		v = 8;
 	if (memcmp(s + i + 1, "HTTP/1.1", v) != 0 && memcmp(s + i + 1, "HTTP/1.0", v) != 0)
 		return bad(e, "not HTTP/1.0 or HTTP/1.1");
-	return n - i - 1 > 8 && s[i + 9] != '\r' ? bad(e, "junk after the version")
-						  : HH_NEED_MORE;
+	if (n - i - 1 > 8 && s[i + 9] != '\r')
+		return bad(e, "junk after the version");
+	/* a CR with something after it, and no LF yet: a bare CR */
+	return n - i - 1 > 9 ? bad(e, "line not ended by CRLF") : HH_NEED_MORE;
 }
 
 static enum hh_result request_line(const char *buf, size_t start, size_t end,

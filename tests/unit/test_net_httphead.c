@@ -239,7 +239,7 @@ static void early(void **state)
 	/* what cannot become a request line is told before the head ends */
 	const char *bad[] = { "\x16\x03\x01\x02\x00\x01", "SSH-2.0-OpenSSH\r", " GET",
 			      "GET /x\x01", "GET / HTTP/2", "GET / HTTP/1.1x",
-			      "GET / FTP", "GET\t/" };
+			      "GET / FTP", "GET\t/", "GET / HTTP/1.1\rX" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (parse(bad[i]) != HH_MALFORMED)
 			fail_msg("not told early: %zu", i);
