@@ -68,7 +68,8 @@ static void real_clients(void **state)
 
 static size_t put(uint8_t *p, const void *s, size_t n)
 {
-	memcpy(p, s, n);
+	if (n) /* (s may be NULL then) */
+		memcpy(p, s, n);
 	return n;
 }
 
