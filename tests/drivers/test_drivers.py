@@ -17,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from tap import check, eq, main, test  # noqa: E402
+from tap import check, eq, main, test, until  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 DRIVERS = os.path.join(ROOT, "src", "box", "drivers")
@@ -67,10 +67,29 @@ def _no_surrogates(value):
             _no_surrogates(v)
 
 
+def _signals_as_the_manager_leaves_them(sigint=signal.SIG_DFL):
+    """For the driver's preexec: every disposition at its default and
+    nothing blocked, as the jail's spawn gives them (src/jail/spawn.c
+    reset_signals), whatever this process inherited (a suite started as
+    `cmd &` by a script has SIGINT ignored, and ignored survives exec).
+    sigint: SIGINT's disposition, to start a driver as such a parent
+    would."""
+    def reset():
+        for sig in signal.valid_signals():
+            if sig not in (signal.SIGKILL, signal.SIGSTOP):
+                try:
+                    signal.signal(sig, signal.SIG_DFL)
+                except (OSError, ValueError):
+                    pass  # signals the C library keeps for itself
+        signal.signal(signal.SIGINT, sigint)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    return reset
+
+
 class Driver:
     """A driver process wired like the manager wires it."""
 
-    def __init__(self, language, cwd=None, env=None):
+    def __init__(self, language, cwd=None, env=None, sigint=signal.SIG_DFL):
         self.language = language
         self.next_id = 1
         with open(os.path.join(DRIVERS, SOURCE[language])) as f:
@@ -103,6 +122,7 @@ class Driver:
                 cwd=self.cwd,
                 env=base,
                 start_new_session=True,  # own process group, as in a sandbox
+                preexec_fn=_signals_as_the_manager_leaves_them(sigint),
             )
         finally:
             if saved is None:
@@ -231,9 +251,10 @@ class Driver:
         """Interrupt the running cell rid as the manager does
         (docs/drivers.md, "Interrupt"): SIGINT, then SIGINT again while
         no event has come for `resend` seconds, and collect the cell.
-        One SIGINT usually suffices; one that lands in the instant a
-        shell forks a command is lost (bash hands it to the child before
-        the exec), which is why the manager resends.  Returns the cell
+        One SIGINT usually suffices; one that lands in bash just before
+        it forks a command only waits, as a pending trap, for that command
+        to end (the command itself never got it), which is why the
+        manager resends.  Returns the cell
         and the number of SIGINTs it took; fails only if `limit`
         seconds pass without the end event."""
         deadline = time.monotonic() + limit
@@ -290,6 +311,26 @@ def child_fds(ls_output):
     fds = sorted(int(f) for f in ls_output.split())
     check(len(fds) >= 4, f"ls output: {ls_output!r}")
     return " ".join(str(f) for f in fds[:-1])  # ls's own is the highest
+
+
+def children(pid):
+    """{pid: (name, status fields)} of pid's live children, from /proc."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                fields = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        except OSError:
+            continue  # gone meanwhile
+        if fields.get("PPid") == str(pid) and not fields.get("State", "").startswith("Z"):
+            found[int(entry)] = (fields.get("Name"), fields)
+    return found
+
+
+def sigint_ignored(status):
+    return bool(int(status["SigIgn"], 16) & (1 << (signal.SIGINT - 1)))
 
 
 _drivers = {}
@@ -813,6 +854,31 @@ def bash_interrupt():
     c = d.run("sleep 0.1; echo next")
     ok(c)
     eq(c.stdout, "next\n", "usable after")
+
+
+@test
+def bash_interrupt_when_sigint_was_ignored_at_start():
+    # Whoever starts the driver with SIGINT ignored (a script's `cmd &`
+    # does, and ignored survives exec) makes bash unable to trap it (POSIX:
+    # a signal ignored on entry cannot be trapped), and every command of a
+    # cell inherits it ignored: `sleep` ran to its end through any number
+    # of SIGINTs and the cell ended "ok".  The driver starts itself again
+    # with SIGINT at its default.
+    d = Driver("bash", sigint=signal.SIG_IGN)
+    try:
+        ok(d.run("kept=yes"))
+        rid = d.send("echo go; sleep 3600; echo after")
+        d.wait_stdout("go")
+        sleeper = until(lambda: [st for name, st in children(d.proc.pid).values()
+                                 if name == "sleep"], "the cell's sleep")[0]
+        check(not sigint_ignored(sleeper), "the cell's command can be interrupted")
+        d.interrupt()
+        c = d.collect(rid, timeout=30)  # `sleep 3600` only ends if interrupted
+        eq(c.end["status"], "interrupted", "one SIGINT")
+        check("after" not in c.stdout, c.stdout)
+        eq(d.run("echo $kept").stdout, "yes\n", "state survives")
+    finally:
+        d.close()
 
 
 @test

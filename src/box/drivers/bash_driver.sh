@@ -18,6 +18,25 @@
 
 builtin shopt -s expand_aliases
 
+# SIGINT ignored when we start (a script's `cmd &` does that to its child,
+# and ignored survives exec) cannot be trapped (POSIX), and every command a
+# cell runs would inherit it ignored: no interrupt could stop a cell.  The
+# manager never does that (src/jail/spawn.c resets every signal); should
+# someone else, start again with SIGINT at its default, if `env` can.
+__aj_sigint_ignored() {
+	local __aj_k __aj_v
+	while IFS=$':\t ' builtin read -r __aj_k __aj_v; do
+		[[ $__aj_k == SigIgn ]] && { ((16#$__aj_v & 2)); builtin return; }
+	done </proc/self/status
+	builtin return 1
+} 2>/dev/null
+if [[ $BASH_EXECUTION_STRING ]] && __aj_sigint_ignored; then
+	if env --default-signal=INT true 2>/dev/null; then
+		builtin exec env --default-signal=INT "$BASH" --noprofile --norc -c "$BASH_EXECUTION_STRING"
+	fi
+	builtin printf '%s\n' "agentjail bash driver: SIGINT is ignored: cells cannot be interrupted" >&2
+fi
+
 # Protocol pipes move to fds 20 (requests) and 21 (events); the cells get
 # /dev/null as stdin.  Each cell runs with 20 and 21 closed, so its child
 # processes can neither read requests nor hold the event pipe open.
