@@ -53,11 +53,21 @@ __aj_emit() {
 	builtin printf '%s\n' "$1" >&21 || builtin exit 1
 }
 
+# Interrupts.  bash 5.2 hangs for good on a SIGINT that lands in the instant
+# it starts waiting for a command: wait_for (jobs.c) installs its own SIGINT
+# handler and only then saves the old one, and that handler, finding none
+# saved, sends SIGINT to itself again, forever, at full CPU (fixed in bash
+# 5.3).  A cell that runs many short commands gives it many such instants.
+# So this shell asks, in its ready event, never to be sent SIGINT: the
+# manager sends SIGINT to the rest of the process group (the cell's
+# commands) and SIGURG to us, and the URG trap, which runs between
+# commands, sends us the SIGINT there, where it is safe.
+#
 # SIGINT: ignored while idle.  While a cell runs, the command in the
-# foreground has been killed by the same SIGINT (it went to the whole process
-# group); to stop the rest of the cell, turn on extdebug with a DEBUG trap
-# that makes every following command of the cell return (status 2: unwinds
-# functions and finally the sourced cell) until control is back with us.
+# foreground has been killed by the manager's SIGINT; to stop the rest of
+# the cell, turn on extdebug with a DEBUG trap that makes every following
+# command of the cell return (status 2: unwinds functions and finally the
+# sourced cell) until control is back with us.
 __aj_on_int() {
 	((__aj_busy && !__aj_intr)) || builtin return 0
 	__aj_intr=1
@@ -71,6 +81,7 @@ __aj_skip() {
 	builtin return 2
 }
 builtin trap '__aj_on_int' INT
+builtin trap 'builtin kill -INT $$' URG
 
 # Read one request; exit when the manager closes the pipe.
 __aj_read() {
@@ -151,6 +162,7 @@ __aj_after() {
 	fi
 	__aj_env_restore
 	builtin trap '__aj_on_int' INT # in case the cell trapped SIGINT itself
+	builtin trap 'builtin kill -INT $$' URG
 	__aj_emit "{\"id\":$__aj_id,\"type\":\"end\",\"execution_count\":$__aj_count,\"status\":\"$__aj_status\"$__aj_exit}"
 }
 
@@ -163,7 +175,7 @@ for __aj_p in /dev/fd/19 /proc/self/fd/19; do
 	[[ $__aj_ok ]] && __aj_src=$__aj_p && break
 done
 
-__aj_emit "{\"type\":\"ready\",\"language\":\"bash\",\"pid\":$$}"
+__aj_emit "{\"type\":\"ready\",\"language\":\"bash\",\"pid\":$$,\"interrupt_signal\":\"SIGURG\"}"
 
 while :; do # entered again if a cell runs `break` at its top level
 	while :; do
