@@ -5,7 +5,8 @@
  * The driver is an internal background process: requests go to its stdin,
  * the cell's output comes on its stdout/stderr, and its events (result,
  * error, end) as JSON lines on fd 3.  One cell runs at a time per context.
- * A cell past its timeout gets SIGINT (the context survives); a driver that
+ * A cell past its timeout gets SIGINT (the context survives; the bash
+ * driver itself gets SIGURG instead, see interrupt()); a driver that
  * died (crash, OOM, os._exit) is restarted on the next cell and the reply
  * says that earlier state is lost.
  */
@@ -41,6 +42,9 @@ struct box_ctx {
 	bool is_default;
 	bool deleted;
 	struct proc *drv;    /* the interpreter, NULL until started */
+	int intr_sig;        /* what the driver gets for an interrupt while
+			      * the rest of its group gets SIGINT; 0: SIGINT
+			      * to the whole group (its ready event says) */
 	int execution_count;
 	uint64_t next_id;
 	bool lost;           /* it died: the next cell says so */
@@ -243,6 +247,10 @@ static int drv_start(struct sandbox *sb, struct box_ctx *x, struct aj_err *e)
 	free(line);
 	const char *type = json_string_value(json_object_get(ev, "type"));
 	bool ready = type && strcmp(type, "ready") == 0;
+	/* the one alternative we know: bash 5.2 can hang for good on a SIGINT
+	 * of its own (docs/drivers.md, "Interrupt") */
+	const char *isig = json_string_value(json_object_get(ev, "interrupt_signal"));
+	x->intr_sig = isig && strcmp(isig, "SIGURG") == 0 ? SIGURG : 0;
 	json_decref(ev);
 	x->drv = p;
 	if (!ready) {
@@ -501,7 +509,11 @@ static void settle_output(struct cell *c)
 static void interrupt(struct cell *c, int sig)
 {
 	struct proc *p = c->x->drv;
-	if (p->state == P_RUNNING)
+	if (p->state != P_RUNNING)
+		return;
+	if (sig == SIGINT && c->x->intr_sig)
+		sb_signal_rest_of_group(c->sb, p->pid, c->x->intr_sig, SIGINT);
+	else
 		sb_kill_group(c->sb, p->pid, sig);
 }
 

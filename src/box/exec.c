@@ -100,7 +100,14 @@ int sb_send(struct sandbox *sb, const void *msg, size_t len, const int *fds,
 void sb_kill_group(struct sandbox *sb, pid_t pid, int sig)
 {
 	struct sup_signal m = { .h = { SUP_SIGNAL, sizeof(m), 0 },
-				.pid = pid, .sig = sig, .group = 1 };
+				.pid = pid, .sig = sig, .group = SUP_SIG_GROUP };
+	sb_send(sb, &m, sizeof(m), NULL, 0, NULL);
+}
+
+void sb_signal_rest_of_group(struct sandbox *sb, pid_t pid, int lead, int sig)
+{
+	struct sup_signal m = { .h = { SUP_SIGNAL, sizeof(m), 0 }, .pid = pid,
+				.sig = sig, .group = SUP_SIG_REST, .lead = lead };
 	sb_send(sb, &m, sizeof(m), NULL, 0, NULL);
 }
 

@@ -49,12 +49,22 @@ struct sup_exec {
 	uint32_t pad;
 };
 
+/* Who gets a SUP_SIGNAL's sig. */
+enum sup_sig_to {
+	SUP_SIG_PROC = 0,  /* pid */
+	SUP_SIG_GROUP = 1, /* the process group pid */
+	SUP_SIG_REST = 2,  /* the other members of the process group pid: a
+			    * driver that must not get sig itself (a bash
+			    * driver and SIGINT, docs/drivers.md) gets lead
+			    * first, so it knows before its commands die */
+};
+
 struct sup_signal {
 	struct sup_hdr h;
 	int32_t pid;
 	int32_t sig;
-	int32_t group; /* non-zero: the process group */
-	int32_t pad;
+	int32_t group; /* enum sup_sig_to */
+	int32_t lead;  /* SUP_SIG_REST: the signal for pid itself, 0 for none */
 };
 
 struct sup_started {

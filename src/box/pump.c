@@ -140,7 +140,7 @@ static void read_ctl(struct pump *pu, struct reg *r)
 		if (stray) {
 			/* one try: this thread never waits on a supervisor */
 			struct sup_signal k = { .h = { SUP_SIGNAL, sizeof(k), 0 },
-						.pid = stray, .sig = SIGKILL, .group = 1 };
+						.pid = stray, .sig = SIGKILL, .group = SUP_SIG_GROUP };
 			aj_send_msg(sb->jail.ctl_fd, &k, sizeof(k), NULL, 0);
 		}
 	}

@@ -187,6 +187,9 @@ int sb_send(struct sandbox *sb, const void *msg, size_t len, const int *fds,
 	    int nfds, struct aj_err *e);
 /* Kill a process group inside the sandbox (fire and forget). */
 void sb_kill_group(struct sandbox *sb, pid_t pid, int sig);
+/* Signal the process group pid but for pid itself, which gets lead first
+ * (fire and forget; members that join after are missed). */
+void sb_signal_rest_of_group(struct sandbox *sb, pid_t pid, int lead, int sig);
 
 /* Start a process (exec.c); returns with a reference the caller drops. */
 struct proc_start {

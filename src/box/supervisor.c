@@ -16,6 +16,7 @@
  */
 #include "box/proto.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,6 +24,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -341,15 +343,72 @@ static void handle_exec(struct sup *s, size_t len, int *fds, int nfds)
 	}
 }
 
+/* The process group of pid, -1 if it is gone or a zombie. */
+static pid_t pgrp_of(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid pgrp ...": comm may hold anything but the
+	 * last ')' ends it */
+	const char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2] || p[2] == 'Z' || p[2] == 'X' || p[3] != ' ')
+		return -1;
+	char *end;
+	strtol(p + 4, &end, 10); /* ppid */
+	long pgrp = strtol(end, &end, 10);
+	return *end == ' ' && pgrp > 0 ? (pid_t)pgrp : -1;
+}
+
+/* sig to every member of process group pgrp but pgrp itself.  Each pid
+ * listed in /proc is opened as a pidfd and signalled only if it is still
+ * in the group: while the process the pidfd holds lives, its pid is its
+ * own, so a pid reused since the listing is never hit.  A process that
+ * joins the group after the listing is not signalled. */
+static int signal_rest_of_group(pid_t pgrp, int sig)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return errno;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 1 || pid == pgrp || pgrp_of((pid_t)pid) != pgrp)
+			continue;
+		int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+		if (fd < 0)
+			continue; /* gone */
+		if (pgrp_of((pid_t)pid) == pgrp)
+			syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+		close(fd);
+	}
+	closedir(d);
+	return 0;
+}
+
 static void handle_signal(struct sup *s, size_t len)
 {
 	const struct sup_signal *m = (const struct sup_signal *)s->msg;
 	struct sup_ack ack = { .h = { SUP_ACK, sizeof(ack), m->h.req_id } };
-	if (len < sizeof(*m) || m->sig < 0 || m->sig >= 65)
+	if (len < sizeof(*m) || m->sig < 0 || m->sig >= 65 || m->lead < 0 || m->lead >= 65)
 		ack.err = EINVAL;
 	else if (m->pid <= 1)
 		ack.err = EINVAL;
-	else if (kill(m->group ? -m->pid : m->pid, m->sig) < 0)
+	else if (m->group == SUP_SIG_REST) {
+		/* the leader first: it must know before its commands die */
+		if (m->lead && kill(m->pid, m->lead) < 0)
+			ack.err = errno;
+		else
+			ack.err = signal_rest_of_group(m->pid, m->sig);
+	} else if (kill(m->group ? -m->pid : m->pid, m->sig) < 0)
 		ack.err = errno;
 	send_all(s->ctl, &ack, sizeof(ack));
 }

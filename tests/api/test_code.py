@@ -10,7 +10,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tap  # noqa: E402
 from ajserver import Server  # noqa: E402
-from tap import check, eq, test  # noqa: E402
+from tap import check, eq, skip, test, until  # noqa: E402
 
 
 class Ctx:
@@ -105,6 +105,50 @@ def javascript_and_bash(c):
     cell(c, "export FOO=bar; cd /tmp", language="bash")
     res = cell(c, "echo $FOO; pwd", language="bash")
     eq(res["stdout"], "bar\n/tmp\n", "bash state")
+
+
+@test
+def bash_timeout_interrupts_and_keeps_state(c):
+    # bash 5.2 hangs for good (a SIGINT to itself, forever) on a SIGINT
+    # that lands in the instant it starts waiting for a command, so a bash
+    # context is never sent SIGINT itself (docs/drivers.md, "Interrupt").
+    # strace, inside the sandbox, holds the driver at the exit of every
+    # rt_sigaction, half of which are that instant, while the timeout's
+    # interrupt comes: before, about every other try hung, the manager
+    # SIGKILLed the context and its state was lost.
+    cell(c, "kept=still-here", language="bash")
+    # the command in the foreground gets its SIGINT
+    res = cell(c, "echo go; sleep 3600; echo after", language="bash", timeout_ms=500)
+    eq((res["timed_out"], res["stdout"]), (True, "go\n"), "sleep interrupted")
+    eq((res["error"] or {}).get("name"), "KeyboardInterrupt", f"interrupted: {res}")
+    res = cell(c, "echo $kept", language="bash")
+    eq((res["context_restarted"], res["stdout"]), (False, "still-here\n"), "state")
+    pid = cell(c, "echo $$", language="bash")["stdout"].strip()
+    r = c.srv.call("POST", c.base + "/exec", body={
+        "command": f"exec strace -qq -o /dev/null -p {pid} -e trace=rt_sigaction "
+                   "-e inject=rt_sigaction:delay_exit=50000",
+        "background": True})
+    eq(r.status, 202, f"strace started: {r}")
+    spid = r.json["pid"]
+
+    def traced():
+        st = c.srv.call("GET", c.base + f"/processes/{spid}").json
+        if not st["running"]:
+            skip(f"strace cannot hold the driver here: {st['stderr'][:200]!r}")
+        res = cell(c, "grep TracerPid /proc/$$/status", language="bash")
+        return res["stdout"].split()[-1] != "0"
+    try:
+        until(traced, "strace attached", timeout=30, step=0.2)
+        for attempt in range(6):
+            res = cell(c, "while :; do /bin/true; done; echo after", language="bash",
+                       timeout_ms=1000)
+            eq(res["timed_out"], True, f"try {attempt}: timed out")
+            eq((res["error"] or {}).get("name"), "KeyboardInterrupt", f"try {attempt}: {res}")
+            res = cell(c, "echo $kept", language="bash")
+            eq(res["context_restarted"], False, f"try {attempt}: the context survived: {res}")
+            eq(res["stdout"], "still-here\n", f"try {attempt}: state")
+    finally:
+        c.srv.call("POST", c.base + f"/processes/{spid}/signal", body={"signal": "SIGTERM"})
 
 
 @test
