@@ -24,11 +24,9 @@ builtin shopt -s expand_aliases
 # manager never does that (src/jail/spawn.c resets every signal); should
 # someone else, start again with SIGINT at its default, if `env` can.
 __aj_sigint_ignored() {
-	local __aj_k __aj_v
-	while IFS=$':\t ' builtin read -r __aj_k __aj_v; do
-		[[ $__aj_k == SigIgn ]] && { ((16#$__aj_v & 2)); builtin return; }
-	done </proc/self/status
-	builtin return 1
+	local __aj_s
+	IFS= builtin read -r -N 8192 __aj_s </proc/self/status
+	[[ $__aj_s =~ SigIgn:[[:space:]]*([0-9a-f]+) ]] && ((16#${BASH_REMATCH[1]} & 2))
 } 2>/dev/null
 if [[ $BASH_EXECUTION_STRING ]] && __aj_sigint_ignored; then
 	if env --default-signal=INT true 2>/dev/null; then
